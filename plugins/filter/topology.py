@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""Filters that turn the inventory into the federation topology (docs: topology.yml, federation_scrape_configs.yml)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
+
+from ansible_collections.promfleet.federation.plugins.module_utils.topology import (
+    DEFAULT_DATACENTERS_GROUP,
+    DEFAULT_GLOBAL_GROUP,
+    TopologyError,
+    build_topology,
+    federation_match_findings,
+    federation_scrape_configs,
+    hosts_on_machine,
+    instance_name,
+)
+
+# Inventory variables the topology reads; nothing else of a host is touched (no facts).
+_TOPOLOGY_VARS = (
+    "datacenter",
+    "prometheus_listen_address",
+    "prometheus_port",
+    "prometheus_replica",
+    "prometheus_external_labels",
+    "prometheus_federation_host",
+    "ansible_connection",
+    "ansible_host",
+    "inventory_hostname",
+)
+
+
+def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tuple[dict, list]:
+    """Child groups of ``datacenters_group`` with their hosts, and the hosts of ``global_group``.
+
+    Template variables expose group membership (``groups``) but not the group tree, which the
+    topology needs (an empty datacenter group is an error, not an absence); the inventory the
+    ``hostvars`` mapping wraps has both.
+    """
+    inventory = getattr(hostvars, "_inventory", None)
+    if inventory is None:
+        raise AnsibleFilterError("promfleet.federation.topology expects the 'hostvars' variable as its input")
+    parent = inventory.groups.get(datacenters_group)
+    children = parent.child_groups if parent is not None else []
+    datacenter_groups = {child.name: [h.name for h in child.get_hosts()] for child in children}
+    top = inventory.groups.get(global_group)
+    global_hosts = [h.name for h in top.get_hosts()] if top is not None else []
+    return datacenter_groups, global_hosts
+
+
+def _topology_vars(hostvars, host: str) -> dict:
+    variables = hostvars[host]
+    return {name: variables[name] for name in _TOPOLOGY_VARS if name in variables}
+
+
+def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
+             global_group: str = DEFAULT_GLOBAL_GROUP) -> dict:
+    """The federation topology of the inventory behind ``hostvars``."""
+    datacenter_groups, global_hosts = _inventory_groups(hostvars, datacenters_group, global_group)
+    hosts = {h for members in datacenter_groups.values() for h in members} | set(global_hosts)
+    try:
+        return build_topology(
+            datacenter_groups,
+            global_hosts,
+            {h: _topology_vars(hostvars, h) for h in sorted(hosts)},
+            datacenters_group=datacenters_group,
+            global_group=global_group,
+        )
+    except TopologyError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def federation_jobs(topology_data: dict, match: list, interval: str = "30s", timeout: str = "25s",
+                    scheme: str = "http") -> list:
+    """Federation scrape jobs for a global server; warns about selectors that copy everything."""
+    errors, warnings = federation_match_findings(match)
+    if errors:
+        raise AnsibleFilterError("invalid federation selectors:\n- " + "\n- ".join(errors))
+    for warning in warnings:
+        Display().warning(warning)
+    return federation_scrape_configs(topology_data, match, interval, timeout, scheme)
+
+
+def same_machine(hostvars, hosts: list, host: str) -> list:
+    """The hosts among ``hosts`` that run on the same machine as ``host`` (order kept)."""
+    wanted = set(hosts) | {host}
+    return hosts_on_machine({h: _topology_vars(hostvars, h) for h in wanted}, list(hosts), host)
+
+
+class FilterModule:
+    """promfleet.federation topology filters."""
+
+    def filters(self) -> dict:
+        return {
+            "topology": topology,
+            "federation_jobs": federation_jobs,
+            "same_machine": same_machine,
+            "instance_name": instance_name,
+        }

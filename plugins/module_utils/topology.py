@@ -1,0 +1,343 @@
+# -*- coding: utf-8 -*-
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""The federation topology, computed from inventory data alone.
+
+Pure functions: the caller passes which hosts sit in which datacenter group and each host's
+inventory variables; nothing here reads facts, so the result is the same under ``--limit``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# These defaults are also the defaults of the `prometheus` role (a unit test keeps them equal).
+DEFAULT_LISTEN_ADDRESS = "0.0.0.0"
+DEFAULT_PORT = 9090
+DEFAULT_DATACENTERS_GROUP = "datacenters"
+DEFAULT_GLOBAL_GROUP = "prometheus_global"
+
+_WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_INSTANCE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class TopologyError(ValueError):
+    """The inventory does not describe a usable federation. ``problems`` lists every finding."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the inventory does not describe a valid federation:\n- " + "\n- ".join(problems)
+        )
+
+
+def instance_name(inventory_hostname: str) -> str:
+    """Service and directory name of the Prometheus that ``inventory_hostname`` stands for."""
+    return "promfleet-" + _INSTANCE_UNSAFE.sub("_", inventory_hostname)
+
+
+def machine_key(hostvars: dict) -> str:
+    """Identify the machine a host runs on, so host-level steps run once per machine."""
+    if hostvars.get("ansible_connection") == "local":
+        return "local"
+    return str(hostvars.get("ansible_host") or hostvars.get("inventory_hostname"))
+
+
+def hosts_on_machine(vars_by_host: dict[str, dict], hosts: list[str], host: str) -> list[str]:
+    """The hosts among ``hosts`` (order kept) that run on the same machine as ``host``."""
+    mine = machine_key(vars_by_host[host])
+    return [h for h in hosts if machine_key(vars_by_host[h]) == mine]
+
+
+def reach_host(hostvars: dict, listen_address: str) -> str:
+    """Host name or address other servers use to reach this one."""
+    explicit = hostvars.get("prometheus_federation_host")
+    if explicit:
+        return str(explicit)
+    if listen_address not in _WILDCARD_ADDRESSES:
+        return listen_address
+    if hostvars.get("ansible_connection") == "local":
+        return "127.0.0.1"
+    return str(hostvars.get("ansible_host") or hostvars.get("inventory_hostname"))
+
+
+def _url_host(host: str) -> str:
+    return "[%s]" % host if ":" in host and not host.startswith("[") else host
+
+
+def _port(host: str, hostvars: dict, problems: list[str]) -> int:
+    raw = hostvars.get("prometheus_port", DEFAULT_PORT)
+    try:
+        port = int(raw)
+    except (TypeError, ValueError):
+        port = -1
+    if isinstance(raw, bool) or not 1 <= port <= 65535:
+        problems.append(
+            "host '%s': prometheus_port is %r; it must be a TCP port number from 1 to 65535" % (host, raw)
+        )
+        return DEFAULT_PORT
+    return port
+
+
+def _external_labels(host: str, hostvars: dict, own: dict, problems: list[str]) -> dict:
+    extra = hostvars.get("prometheus_external_labels") or {}
+    if not isinstance(extra, dict):
+        problems.append(
+            "host '%s': prometheus_external_labels must be a mapping of label name to value, not %s"
+            % (host, type(extra).__name__)
+        )
+        extra = {}
+    labels = {str(k): str(v) for k, v in extra.items()}
+    for name in sorted(labels):
+        if not _LABEL_NAME.match(name) or name.startswith("__"):
+            problems.append(
+                "host '%s': external label name %r is not valid; use letters, digits and '_', "
+                "not starting with a digit or '__'" % (host, name)
+            )
+    for name, value in own.items():
+        if name in labels and labels[name] != value:
+            problems.append(
+                "host '%s': prometheus_external_labels sets %r, which the topology owns (%r); "
+                "set it through the inventory instead" % (host, name, value)
+            )
+        labels[name] = value
+    return labels
+
+
+def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | None,
+            problems: list[str]) -> dict:
+    listen = str(hostvars.get("prometheus_listen_address", DEFAULT_LISTEN_ADDRESS))
+    port = _port(host, hostvars, problems)
+    replica = str(hostvars.get("prometheus_replica") or host)
+    own = {"datacenter": datacenter, "replica": replica} if datacenter else {"replica": replica}
+    target = "%s:%d" % (_url_host(reach_host(hostvars, listen)), port)
+    return {
+        "name": host,
+        "instance": instance_name(host),
+        "role": role,
+        "group": group,
+        "datacenter": datacenter,
+        "listen_address": listen,
+        "port": port,
+        "target": target,
+        "url": "http://%s" % target,
+        "machine": machine_key(hostvars),
+        "external_labels": _external_labels(host, hostvars, own, problems),
+    }
+
+
+def build_topology(
+    datacenter_groups: dict[str, list[str]],
+    global_hosts: list[str],
+    hostvars: dict[str, dict],
+    datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
+    global_group: str = DEFAULT_GLOBAL_GROUP,
+) -> dict:
+    """Turn inventory groups and variables into the federation topology.
+
+    ``datacenter_groups`` maps each child group of ``datacenters_group`` to its hosts (including
+    hosts of nested groups); ``hostvars`` maps every host to its inventory variables.
+    Raises TopologyError listing every problem found; otherwise returns plain data::
+
+        {"datacenters_group": ..., "global_group": ...,
+         "datacenters": [{"name", "group", "servers": [server, ...]}, ...],   # sorted by name
+         "globals": [server, ...],
+         "servers": {inventory_hostname: server}}
+    """
+    problems: list[str] = []
+    dc_of_host: dict[str, str] = {}
+    group_of_datacenter: dict[str, str] = {}
+    datacenters = []
+
+    for group in sorted(datacenter_groups):
+        hosts = list(datacenter_groups[group])
+        if not hosts:
+            problems.append(
+                "datacenter group '%s' has no server: add at least one host to it, or remove it from '%s'"
+                % (group, datacenters_group)
+            )
+            continue
+        values = {h: hostvars.get(h, {}).get("datacenter") for h in hosts}
+        missing = sorted(h for h, v in values.items() if v in (None, ""))
+        if missing:
+            problems.append(
+                "datacenter group '%s' does not set the variable 'datacenter' (missing for %s): "
+                "set it in the group's vars to the label value, e.g. datacenter: eu-west-1"
+                % (group, ", ".join(missing))
+            )
+            continue
+        distinct = sorted({str(v) for v in values.values()})
+        if len(distinct) > 1:
+            problems.append(
+                "datacenter group '%s': its hosts disagree on 'datacenter' (%s); set it once, in the group's vars"
+                % (group, ", ".join(distinct))
+            )
+            continue
+        name = distinct[0]
+        if name in group_of_datacenter:
+            problems.append(
+                "datacenter groups '%s' and '%s' both set datacenter: %s; every datacenter needs its own value"
+                % (group_of_datacenter[name], group, name)
+            )
+            continue
+        group_of_datacenter[name] = group
+        servers = []
+        for host in hosts:
+            if host in dc_of_host:
+                problems.append(
+                    "host '%s' is in two datacenter groups ('%s' and '%s'); a server belongs to one datacenter"
+                    % (host, dc_of_host[host], group)
+                )
+                continue
+            dc_of_host[host] = group
+            servers.append(_server(host, hostvars.get(host, {}), "datacenter", group, name, problems))
+        datacenters.append({"name": name, "group": group, "servers": servers})
+
+    globals_ = []
+    for host in global_hosts:
+        if host in dc_of_host:
+            problems.append(
+                "host '%s' is both in datacenter group '%s' and in '%s'; a global server federates "
+                "datacenters and cannot be one: use a separate inventory host (it may share the machine)"
+                % (host, dc_of_host[host], global_group)
+            )
+            continue
+        globals_.append(_server(host, hostvars.get(host, {}), "global", global_group, None, problems))
+
+    if datacenters and not global_hosts:
+        problems.append(
+            "datacenters exist (%s) but group '%s' has no server: add at least one global Prometheus "
+            "host to '%s'" % (", ".join(dc["name"] for dc in datacenters), global_group, global_group)
+        )
+
+    servers = [s for dc in datacenters for s in dc["servers"]] + globals_
+    _check_unique_labels(servers, problems)
+    _check_unique_listeners(servers, problems)
+    if problems:
+        raise TopologyError(problems)
+    datacenters.sort(key=lambda dc: dc["name"])
+    return {
+        "datacenters_group": datacenters_group,
+        "global_group": global_group,
+        "datacenters": datacenters,
+        "globals": globals_,
+        "servers": {s["name"]: s for s in servers},
+    }
+
+
+def _check_unique_labels(servers: list[dict], problems: list[str]) -> None:
+    seen: dict[tuple, str] = {}
+    for server in servers:
+        key = tuple(sorted(server["external_labels"].items()))
+        if key in seen:
+            problems.append(
+                "hosts '%s' and '%s' would carry the same external labels %s; the global would merge their "
+                "series silently: give each server its own prometheus_replica"
+                % (seen[key], server["name"], _format_labels(server["external_labels"]))
+            )
+        else:
+            seen[key] = server["name"]
+
+
+def _check_unique_listeners(servers: list[dict], problems: list[str]) -> None:
+    seen: dict[tuple, str] = {}
+    for server in servers:
+        key = (server["machine"], server["port"])
+        if key in seen:
+            problems.append(
+                "hosts '%s' and '%s' run on the same machine and both listen on port %d; give one of them "
+                "another prometheus_port" % (seen[key], server["name"], server["port"])
+            )
+        else:
+            seen[key] = server["name"]
+
+
+def _format_labels(labels: dict) -> str:
+    return "{%s}" % ", ".join('%s="%s"' % item for item in sorted(labels.items()))
+
+
+# Selectors that match every series of a server: federating them copies whole datacenters.
+_MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
+_MATCH_ALL_REGEX = (".*", ".+")
+
+
+def _selector_matchers(selector: str) -> list[tuple] | None:
+    """Label matchers of ``selector``, or None when it is not a plain selector we can read."""
+    selector = selector.strip()
+    match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(.*)\})?$", selector, re.S)
+    if not match or not selector:
+        return None
+    name, body = match.group(1), match.group(2) or ""
+    matchers = [("__name__", "=", name)] if name else []
+    pos = 0
+    while pos < len(body.strip()):
+        found = _MATCHER.match(body, pos)
+        if not found:
+            return None
+        matchers.append(found.groups())
+        pos = found.end()
+    return matchers
+
+
+def _matches_empty(op: str, value: str) -> bool:
+    if op in ("=", "!="):
+        return (value == "") == (op == "=")
+    try:
+        full = re.fullmatch(value, "") is not None
+    except re.error:
+        return False
+    return full == (op == "=~")
+
+
+def _matches_anything(op: str, value: str) -> bool:
+    return (op == "=~" and value in _MATCH_ALL_REGEX) or (op == "!=" and value == "")
+
+
+def federation_match_findings(selectors: list) -> tuple[list[str], list[str]]:
+    """Check ``match[]`` selectors for the global. Returns (errors, warnings)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    if not isinstance(selectors, list) or not selectors:
+        return ["global_federation_match must be a non-empty list of series selectors, "
+                "e.g. ['{__name__=~\"job:.+\"}', 'up']"], warnings
+    for index, selector in enumerate(selectors):
+        where = "global_federation_match[%d] %r" % (index, selector)
+        if not isinstance(selector, str) or not selector.strip():
+            errors.append("%s: must be a series selector string such as 'up' or '{__name__=~\"job:.+\"}'" % where)
+            continue
+        matchers = _selector_matchers(selector)
+        if matchers is None:
+            errors.append("%s: is not a series selector; write metric{label=\"value\", ...}" % where)
+        elif not matchers:
+            errors.append("%s: an empty selector matches nothing at /federate (Prometheus answers an empty "
+                          "body); name a metric or a label matcher" % where)
+        elif all(_matches_empty(op, value) for _, op, value in matchers):
+            errors.append("%s: every matcher also matches the empty string, which Prometheus refuses; "
+                          "add one that does not, e.g. a metric name or job=~\".+\"" % where)
+        elif all(_matches_anything(op, value) for _, op, value in matchers):
+            warnings.append("%s matches every series: the global will copy whole datacenters, which does not "
+                            "scale; federate recording-rule aggregates (e.g. '{__name__=~\"job:.+\"}') instead"
+                            % where)
+    return errors, warnings
+
+
+def federation_scrape_configs(topology: dict, match: list, interval: str, timeout: str,
+                              scheme: str = "http") -> list[dict]:
+    """One federation scrape job per datacenter, for the global servers."""
+    jobs = []
+    for dc in topology["datacenters"]:
+        jobs.append({
+            "job_name": "federate-%s" % dc["name"],
+            "honor_labels": True,
+            "metrics_path": "/federate",
+            "scheme": scheme,
+            "scrape_interval": interval,
+            "scrape_timeout": timeout,
+            "params": {"match[]": list(match)},
+            "static_configs": [{
+                "targets": [s["target"] for s in dc["servers"]],
+                "labels": {"datacenter": dc["name"]},
+            }],
+        })
+    return jobs
