@@ -46,6 +46,7 @@ git ls-files -z -c -o --exclude-standard \
     | rsync -a --from0 --files-from=- --ignore-missing-args "$ROOT/" "$COPY/"
 git -c init.defaultBranch=main init -q "$COPY"
 
+shopt -s nullglob
 # collections this one depends on, next to the copy (ansible-test adds its parent to the collection path)
 for ns_dir in "$ROOT"/collections/ansible_collections/*/; do
     ns=$(basename "$ns_dir")

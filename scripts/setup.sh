@@ -43,8 +43,8 @@ sha256() { sha256sum "$1" | cut -d' ' -f1; }
 # --- 1. Debian packages -------------------------------------------------------------------------
 apt_missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
-        || ! command -v "${APT_COMMANDS[$pkg]}" >/dev/null; then
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ $status != "install ok installed" ]] || ! command -v "${APT_COMMANDS[$pkg]}" >/dev/null; then
         apt_missing+=("$pkg")
     fi
 done

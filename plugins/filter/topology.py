@@ -33,8 +33,9 @@ _TOPOLOGY_VARS = (
 )
 
 
-def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tuple[dict, list]:
-    """Child groups of ``datacenters_group`` with their hosts, and the hosts of ``global_group``.
+def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tuple[dict, list, list]:
+    """Child groups of ``datacenters_group`` with their hosts, the hosts of ``global_group``, and
+    hosts placed directly in ``datacenters_group``.
 
     Template variables expose group membership (``groups``) but not the group tree, which the
     topology needs (an empty datacenter group is an error, not an absence); the inventory the
@@ -45,10 +46,11 @@ def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tu
         raise AnsibleFilterError("promfleet.federation.topology expects the 'hostvars' variable as its input")
     parent = inventory.groups.get(datacenters_group)
     children = parent.child_groups if parent is not None else []
+    loose_hosts = [h.name for h in parent.hosts] if parent is not None else []
     datacenter_groups = {child.name: [h.name for h in child.get_hosts()] for child in children}
     top = inventory.groups.get(global_group)
     global_hosts = [h.name for h in top.get_hosts()] if top is not None else []
-    return datacenter_groups, global_hosts
+    return datacenter_groups, global_hosts, loose_hosts
 
 
 def _topology_vars(hostvars, host: str) -> dict:
@@ -59,7 +61,7 @@ def _topology_vars(hostvars, host: str) -> dict:
 def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
              global_group: str = DEFAULT_GLOBAL_GROUP) -> dict:
     """The federation topology of the inventory behind ``hostvars``."""
-    datacenter_groups, global_hosts = _inventory_groups(hostvars, datacenters_group, global_group)
+    datacenter_groups, global_hosts, loose_hosts = _inventory_groups(hostvars, datacenters_group, global_group)
     hosts = {h for members in datacenter_groups.values() for h in members} | set(global_hosts)
     try:
         return build_topology(
@@ -68,6 +70,7 @@ def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
             {h: _topology_vars(hostvars, h) for h in sorted(hosts)},
             datacenters_group=datacenters_group,
             global_group=global_group,
+            loose_hosts=tuple(loose_hosts),
         )
     except TopologyError as exc:
         raise AnsibleFilterError(str(exc)) from exc

@@ -18,7 +18,7 @@ DEFAULT_DATACENTERS_GROUP = "datacenters"
 DEFAULT_GLOBAL_GROUP = "prometheus_global"
 
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _INSTANCE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -66,17 +66,19 @@ def _url_host(host: str) -> str:
     return "[%s]" % host if ":" in host and not host.startswith("[") else host
 
 
-def _port(host: str, hostvars: dict, problems: list[str]) -> int:
+def _port(host: str, hostvars: dict, problems: list[str]) -> int | None:
+    """The port of ``host``, or None (and a problem) when it is not a TCP port number."""
     raw = hostvars.get("prometheus_port", DEFAULT_PORT)
     try:
         port = int(raw)
+        integral = not isinstance(raw, bool) and port == float(raw)
     except (TypeError, ValueError):
-        port = -1
-    if isinstance(raw, bool) or not 1 <= port <= 65535:
+        port, integral = -1, False
+    if not integral or not 1 <= port <= 65535:
         problems.append(
             "host '%s': prometheus_port is %r; it must be a TCP port number from 1 to 65535" % (host, raw)
         )
-        return DEFAULT_PORT
+        return None
     return port
 
 
@@ -90,7 +92,7 @@ def _external_labels(host: str, hostvars: dict, own: dict, problems: list[str]) 
         extra = {}
     labels = {str(k): str(v) for k, v in extra.items()}
     for name in sorted(labels):
-        if not _LABEL_NAME.match(name) or name.startswith("__"):
+        if not _LABEL_NAME.fullmatch(name) or name.startswith("__"):
             problems.append(
                 "host '%s': external label name %r is not valid; use letters, digits and '_', "
                 "not starting with a digit or '__'" % (host, name)
@@ -111,7 +113,7 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
     port = _port(host, hostvars, problems)
     replica = str(hostvars.get("prometheus_replica") or host)
     own = {"datacenter": datacenter, "replica": replica} if datacenter else {"replica": replica}
-    target = "%s:%d" % (_url_host(reach_host(hostvars, listen)), port)
+    target = "%s:%s" % (_url_host(reach_host(hostvars, listen)), port)
     return {
         "name": host,
         "instance": instance_name(host),
@@ -127,17 +129,23 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
     }
 
 
+def _vars_of(hostvars: dict[str, dict], host: str) -> dict:
+    return {"inventory_hostname": host, **hostvars.get(host, {})}
+
+
 def build_topology(
     datacenter_groups: dict[str, list[str]],
     global_hosts: list[str],
     hostvars: dict[str, dict],
     datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
     global_group: str = DEFAULT_GLOBAL_GROUP,
+    loose_hosts: tuple = (),
 ) -> dict:
     """Turn inventory groups and variables into the federation topology.
 
     ``datacenter_groups`` maps each child group of ``datacenters_group`` to its hosts (including
-    hosts of nested groups); ``hostvars`` maps every host to its inventory variables.
+    hosts of nested groups); ``hostvars`` maps every host to its inventory variables;
+    ``loose_hosts`` are hosts placed directly in ``datacenters_group`` (an error).
     Raises TopologyError listing every problem found; otherwise returns plain data::
 
         {"datacenters_group": ..., "global_group": ...,
@@ -150,8 +158,26 @@ def build_topology(
     group_of_datacenter: dict[str, str] = {}
     datacenters = []
 
+    for host in loose_hosts:
+        problems.append(
+            "host '%s' is directly in '%s'; put it in a child group that stands for its datacenter"
+            % (host, datacenters_group)
+        )
+    groups_of_host: dict[str, list[str]] = {}
     for group in sorted(datacenter_groups):
-        hosts = list(datacenter_groups[group])
+        for host in datacenter_groups[group]:
+            groups_of_host.setdefault(host, []).append(group)
+    shared = {h: g for h, g in groups_of_host.items() if len(g) > 1}
+    for host in sorted(shared):
+        problems.append(
+            "host '%s' is in several datacenter groups (%s); a server belongs to one datacenter"
+            % (host, ", ".join("'%s'" % g for g in shared[host]))
+        )
+
+    for group in sorted(datacenter_groups):
+        hosts = [h for h in datacenter_groups[group] if h not in shared]
+        if not hosts and datacenter_groups[group]:
+            continue
         if not hosts:
             problems.append(
                 "datacenter group '%s' has no server: add at least one host to it, or remove it from '%s'"
@@ -184,14 +210,8 @@ def build_topology(
         group_of_datacenter[name] = group
         servers = []
         for host in hosts:
-            if host in dc_of_host:
-                problems.append(
-                    "host '%s' is in two datacenter groups ('%s' and '%s'); a server belongs to one datacenter"
-                    % (host, dc_of_host[host], group)
-                )
-                continue
             dc_of_host[host] = group
-            servers.append(_server(host, hostvars.get(host, {}), "datacenter", group, name, problems))
+            servers.append(_server(host, _vars_of(hostvars, host), "datacenter", group, name, problems))
         datacenters.append({"name": name, "group": group, "servers": servers})
 
     globals_ = []
@@ -203,12 +223,12 @@ def build_topology(
                 % (host, dc_of_host[host], global_group)
             )
             continue
-        globals_.append(_server(host, hostvars.get(host, {}), "global", global_group, None, problems))
+        globals_.append(_server(host, _vars_of(hostvars, host), "global", global_group, None, problems))
 
     if datacenters and not global_hosts:
         problems.append(
             "datacenters exist (%s) but group '%s' has no server: add at least one global Prometheus "
-            "host to '%s'" % (", ".join(dc["name"] for dc in datacenters), global_group, global_group)
+            "host to '%s'" % (", ".join(sorted(dc["name"] for dc in datacenters)), global_group, global_group)
         )
 
     servers = [s for dc in datacenters for s in dc["servers"]] + globals_
@@ -244,6 +264,8 @@ def _check_unique_listeners(servers: list[dict], problems: list[str]) -> None:
     seen: dict[tuple, str] = {}
     for server in servers:
         key = (server["machine"], server["port"])
+        if server["port"] is None:
+            continue
         if key in seen:
             problems.append(
                 "hosts '%s' and '%s' run on the same machine and both listen on port %d; give one of them "
@@ -268,10 +290,10 @@ def _selector_matchers(selector: str) -> list[tuple] | None:
     match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(.*)\})?$", selector, re.S)
     if not match or not selector:
         return None
-    name, body = match.group(1), match.group(2) or ""
+    name, body = match.group(1), (match.group(2) or "").strip()
     matchers = [("__name__", "=", name)] if name else []
     pos = 0
-    while pos < len(body.strip()):
+    while pos < len(body):
         found = _MATCHER.match(body, pos)
         if not found:
             return None

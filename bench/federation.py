@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Timings of the local federation topology: N datacenters (one server each) and one global.
+
+For every N given with --datacenters (default 2 and 10), on a fresh root under
+``<repo>/.tmp/bench-<N>``, it measures:
+
+- the first converge (site.yml on a fresh root), split into the servers (preflight, datacenter
+  and global plays) and the summary play that waits until every datacenter is federated;
+- from the global's process start to the global's first federate scrape that brought a
+  datacenter's ``up`` (first datacenter, and all of them);
+- the idempotent re-run (site.yml again), which must report changed=0;
+- the teardown (teardown.yml), then checks that no process and no port of the fleet is left.
+
+It is a bench, not a test: no time limits, but a non-zero exit when a playbook fails, the re-run
+changes something, no federated sample is found, or the teardown leaves something behind.
+See bench/README.md for what each figure means.
+
+Run it with ``.venv/bin/python bench/federation.py --datacenters 2 10`` (``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+
+from fleet import (  # noqa: E402  (needs the path above)
+    FAST_INTERVALS,
+    Fleet,
+    PlaybookRun,
+    listening,
+    metric,
+    processes_matching,
+    query,
+    run_playbook,
+    wait_for,
+)
+
+# profile_tasks prints the time since the playbook started under every task banner: the first
+# one after the summary play's banner tells when the servers were converged.
+PROFILE_CALLBACK = "ansible.posix.profile_tasks"
+SUMMARY_PLAY = "PLAY [Health of every server]"
+_ELAPSED = re.compile(r"^\w+ \d+ \w+ \d{4}\s+[\d:]+ [+-]\d{4} \(([\d:.]+)\)\s+([\d:.]+) \*+$", re.M)
+_TASK_TIME = re.compile(r"^(.+?) -+ ([\d.]+)s$", re.M)
+
+
+class BenchError(Exception):
+    """A run that failed: reported, and the bench exits non-zero."""
+
+
+@dataclass
+class Result:
+    """The figures of one run; None where the run did not get that far."""
+
+    datacenters: int
+    first_converge: float | None = None
+    servers_converged: float | None = None
+    first_federated: float | None = None
+    all_federated: float | None = None
+    rerun: float | None = None
+    rerun_changed: int | None = None
+    teardown: float | None = None
+    slowest_tasks: list[tuple[str, float]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+LOG_DIR = REPO / ".tmp" / "bench-logs"
+
+
+def root_of(count: int) -> Path:
+    return REPO / ".tmp" / f"bench-{count}"
+
+
+def seconds(hms: str) -> float:
+    """'0:01:02.345' -> 62.345"""
+    total = 0.0
+    for part in hms.split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+def servers_converged(run: PlaybookRun) -> float | None:
+    """Wall seconds from the start of ansible-playbook to the start of the summary play.
+
+    The summary play's share (last profile_tasks timestamp minus the first one after the play's
+    banner) is taken off the wall clock of the run, so the interpreter start-up is counted in.
+    """
+    _, found, tail = run.output.partition(SUMMARY_PLAY)
+    summary_start = _ELAPSED.search(tail) if found else None
+    stamps = _ELAPSED.findall(run.output)
+    if not summary_start or not stamps:
+        return None
+    return run.seconds - (seconds(stamps[-1][1]) - seconds(summary_start.group(2)))
+
+
+def slowest_tasks(run: PlaybookRun, count: int) -> list[tuple[str, float]]:
+    """The task list profile_tasks prints at the end, slowest first."""
+    end = run.output.split("PLAY RECAP")[-1]
+    return [(name.strip(), float(secs)) for name, secs in _TASK_TIME.findall(end)][:count]
+
+
+def check_traversable(path: Path) -> None:
+    """Every directory down to the root must be searchable by others: the prometheus user runs there."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode if parent.exists() else 0o755
+        if not mode & 0o001:
+            raise BenchError(f"{parent} is not searchable by other users (mode {mode & 0o7777:o}); "
+                             "the prometheus user must traverse it")
+
+
+def leftovers(fleet: Fleet) -> list[str]:
+    """Processes with the root in their command line, and ports of the fleet still listening."""
+    found = [f"process: {cmd}" for cmd in processes_matching(f"{fleet.root}/")]
+    found += [f"port {fleet.ports[h]} ({h}) listening" for h in fleet.hosts() if listening(fleet.ports[h])]
+    return found
+
+
+def fresh_root(root: Path) -> None:
+    """Remove what a previous run left, tearing a kept fleet (--keep) down first."""
+    running = processes_matching(f"{root}/")
+    inventory = root / "inventory" / "hosts.yml"
+    if running and inventory.exists():
+        print(f"  {root} still runs a fleet (--keep?): tearing it down first", flush=True)
+        run_playbook("playbooks/teardown.yml", [inventory], check=False)
+        running = processes_matching(f"{root}/")
+    if running:
+        raise BenchError(f"processes still run under {root}, not removing it:\n  " + "\n  ".join(running))
+    if root.exists():
+        shutil.rmtree(root)
+
+
+def save_log(count: int, run_no: int, step: str, run: PlaybookRun) -> Path:
+    """Keep the playbook output (the root is removed afterwards)."""
+    path = LOG_DIR / f"N{count}-run{run_no}-{step}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(run.output)
+    return path
+
+
+def run_step(fleet: Fleet, playbook: str, inventory: Path, step: str, result: Result, run_no: int) -> PlaybookRun:
+    run = fleet.run(playbook, inventory, check=False)
+    log = save_log(result.datacenters, run_no, step, run)
+    if run.returncode != 0:
+        failed = [line for line in run.output.splitlines() if line.startswith(("fatal:", "[ERROR]"))]
+        raise BenchError(f"{step} ({playbook}) failed (rc={run.returncode}) after {run.seconds:.1f} s, "
+                         f"output in {log}:\n    " + "\n    ".join(failed[:12]))
+    return run
+
+
+def federation_arrivals(fleet: Fleet, global_host: str) -> dict[str, float]:
+    """Seconds from the global's process start to the arrival of each datacenter's first `up`.
+
+    The arrival is the timestamp of the global's first federate scrape of the datacenter that
+    returned samples, at or after the earliest federated `up` of that datacenter (raw samples, no
+    query step). Federated samples keep the datacenter's own timestamps, which can be older than
+    the global itself, so the `up` timestamps alone do not tell when they arrived.
+    """
+    url = fleet.url(global_host)
+    started = metric(url, "process_start_time_seconds")
+    arrivals = {}
+    for dc in fleet.datacenters:
+        ups = query(url, f'up{{datacenter="{dc}", job!~"federate-.+"}}[1h]')
+        first_up = min((float(ts) for series in ups for ts, _ in series["values"]), default=None)
+        scrapes = query(url, f'scrape_samples_scraped{{job="federate-{dc}"}}[1h]')
+        nonempty = sorted(float(ts) for series in scrapes for ts, value in series["values"]
+                          if float(value) > 0 and float(ts) >= started)
+        if first_up is None or not nonempty:
+            raise BenchError(f"no federated `up` of datacenter {dc} at {url} (earliest `up`: {first_up}, "
+                             f"non-empty federate scrapes: {len(nonempty)})")
+        arrival = next((ts for ts in nonempty if ts >= first_up), None)
+        if arrival is None:
+            raise BenchError(f"datacenter {dc}: its first federated `up` ({first_up:.3f}) is newer than "
+                             f"every non-empty federate scrape (last {nonempty[-1]:.3f})")
+        arrivals[dc] = arrival - started
+    return arrivals
+
+
+def safety_net(fleet: Fleet) -> str:
+    """After a failed teardown: shut the private supervisord down (it stops its programs)."""
+    conf = fleet.supervisord_conf
+    if not conf.exists() or not processes_matching(f"{fleet.root}/"):
+        return "nothing to clean up"
+    done = subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, text=True,
+                          check=False)
+    try:
+        wait_for(lambda: not processes_matching(f"{fleet.root}/"), timeout=60, what="the fleet to stop")
+    except AssertionError as exc:
+        return f"supervisorctl shutdown (rc={done.returncode}) did not stop everything: {exc}"
+    return f"stopped by `supervisorctl -c {conf} shutdown`"
+
+
+def bench_once(count: int, run_no: int, keep: bool, top: int) -> Result:
+    """One run for N=count; failures are collected in the result, and the fleet is always cleaned up."""
+    result = Result(count)
+    root = root_of(count)
+    try:
+        check_traversable(root.parent)
+        fresh_root(root)
+    except BenchError as exc:
+        result.failures.append(str(exc))
+        return result
+    fleet = Fleet(root, datacenters=[f"dc{i:02d}" for i in range(1, count + 1)])
+    global_host = fleet.globals_[0]
+    inventory = fleet.write_inventory()
+    try:
+        first = run_step(fleet, "playbooks/site.yml", inventory, "converge", result, run_no)
+        result.first_converge, result.servers_converged = first.seconds, servers_converged(first)
+        result.slowest_tasks = slowest_tasks(first, top)
+        shown = "unknown" if result.servers_converged is None else f"{result.servers_converged:.1f} s"
+        print(f"  first converge  {first.seconds:6.1f} s  (servers converged at {shown}; the rest is "
+              "the summary play, which waits until every datacenter is federated)", flush=True)
+
+        arrivals = federation_arrivals(fleet, global_host)
+        result.first_federated, result.all_federated = min(arrivals.values()), max(arrivals.values())
+        print(f"  federation      first ({min(arrivals, key=arrivals.get)}) +{result.first_federated:.2f} s, "
+              f"all +{result.all_federated:.2f} s after the global's process start", flush=True)
+
+        rerun = run_step(fleet, "playbooks/site.yml", inventory, "rerun", result, run_no)
+        result.rerun, result.rerun_changed = rerun.seconds, rerun.changed()
+        print(f"  re-run          {rerun.seconds:6.1f} s  changed={rerun.changed()}", flush=True)
+        if rerun.changed() != 0:
+            hosts = {h: c["changed"] for h, c in rerun.recap().items() if c.get("changed")}
+            lines = [line for line in rerun.output.splitlines() if line.startswith("changed:")]
+            result.failures.append(f"the re-run is not idempotent: changed {hosts}\n    " + "\n    ".join(lines))
+    except (BenchError, AssertionError, OSError, ValueError, KeyError) as exc:
+        result.failures.append(str(exc))
+        print(f"  FAILED          {str(exc).splitlines()[0]}", flush=True)
+
+    if keep and not result.failures:
+        print(f"  kept running    inventory {inventory}, global {fleet.url(global_host)}", flush=True)
+        return result
+
+    try:
+        down = run_step(fleet, "playbooks/teardown.yml", inventory, "teardown", result, run_no)
+        result.teardown = down.seconds
+    except BenchError as exc:
+        result.failures.append(str(exc))
+        print(f"  teardown        FAILED: {str(exc).splitlines()[0]}", flush=True)
+        print(f"                  safety net: {safety_net(fleet)}", flush=True)
+    left = leftovers(fleet)
+    print(f"  teardown        {fmt(result.teardown):>6} s  left behind: {'; '.join(left) or 'nothing'} "
+          f"(processes with {root}/ in their command line; ports {sorted(fleet.ports.values())})", flush=True)
+    if left:
+        result.failures.append("left behind after the teardown: " + "; ".join(left))
+    elif root.exists():
+        shutil.rmtree(root)
+    return result
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datacenters", type=int, nargs="+", default=[2, 10], metavar="N",
+                        help="numbers of datacenters to bench (default: 2 10)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="K", help="runs per N; medians are reported")
+    parser.add_argument("--keep", action="store_true", help="leave the last fleet of every N running")
+    parser.add_argument("--top", type=int, default=5, metavar="T",
+                        help="print the T slowest tasks of the first converge (0: none)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or any(n < 1 for n in args.datacenters):
+        parser.error("--repeat and --datacenters must be at least 1")
+
+    enabled = [c for c in os.environ.get("ANSIBLE_CALLBACKS_ENABLED", "").split(",") if c]
+    if PROFILE_CALLBACK not in enabled:
+        os.environ["ANSIBLE_CALLBACKS_ENABLED"] = ",".join([*enabled, PROFILE_CALLBACK])
+    os.environ.setdefault("PROFILE_TASKS_TASK_OUTPUT_LIMIT", "40")
+
+    print("intervals (tests/support/fleet.py): " + ", ".join(f"{k}={v}" for k, v in FAST_INTERVALS.items()))
+    print(f"federation: the global scrapes /federate of every datacenter every "
+          f"{FAST_INTERVALS['global_federation_interval']} (timeout {FAST_INTERVALS['global_federation_timeout']})")
+    print(f"machine: {os.cpu_count()} CPU(s), load average {load()}", flush=True)
+
+    rows = []
+    for count in args.datacenters:
+        runs = []
+        for k in range(args.repeat):
+            print(f"\nN={count}, run {k + 1}/{args.repeat}, root {root_of(count)}, logs in {LOG_DIR}", flush=True)
+            runs.append(bench_once(count, k + 1, args.keep and k == args.repeat - 1, args.top))
+        if runs[0].slowest_tasks:
+            print("  slowest tasks of the first converge (run 1, profile_tasks: wall time of each task):")
+            for name, secs in runs[0].slowest_tasks:
+                print(f"    {secs:6.2f} s  {name}")
+        rows.append((count, runs))
+
+    header = ("N", "first converge s", "servers s", "re-run s", "changed on re-run",
+              "first federated s", "all federated s", "teardown s", "ok")
+    table = [header]
+    for count, runs in rows:
+        changed = [r.rerun_changed for r in runs if r.rerun_changed is not None]
+        table.append((
+            str(count),
+            fmt(median([r.first_converge for r in runs])),
+            fmt(median([r.servers_converged for r in runs])),
+            fmt(median([r.rerun for r in runs])),
+            str(max(changed)) if changed else "-",
+            fmt(median([r.first_federated for r in runs]), 2),
+            fmt(median([r.all_federated for r in runs]), 2),
+            fmt(median([r.teardown for r in runs])),
+            "FAILED" if any(r.failures for r in runs) else "yes",
+        ))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    runs_label = f"median of {args.repeat} runs" if args.repeat > 1 else "1 run"
+    print(f"\nResults ({runs_label} per N; load average now {load()}):")
+    for i, row in enumerate(table):
+        print("  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+    failures = [(count, k + 1, failure) for count, runs in rows for k, r in enumerate(runs) for failure in r.failures]
+    for count, run_no, failure in failures:
+        print(f"\nFAILED (N={count}, run {run_no}): {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

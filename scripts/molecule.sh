@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run a Molecule scenario on free ports under a scratch root: scripts/molecule.sh [scenario]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenario=${1:-default}
+root=$PWD/.tmp/molecule-$scenario
+rm -rf "$root" && mkdir -p "$root" && chmod 0755 "$PWD/.tmp" "$root"
+read -r eu us global third < <(.venv/bin/python -c '
+import sys; sys.path.insert(0, "tests/support")
+from fleet import free_ports; print(*free_ports(4))')
+export PROMFLEET_MOLECULE_ROOT=$root PROMFLEET_MOLECULE_PORT_EU=$eu PROMFLEET_MOLECULE_PORT_US=$us \
+  PROMFLEET_MOLECULE_PORT_GLOBAL=$global PROMFLEET_MOLECULE_PORT_THIRD=$third
+export PATH=$PWD/.venv/bin:$PATH TMPDIR=$root/tmp ANSIBLE_HOME=${ANSIBLE_HOME:-$PWD/.tmp/ansible-home}
+mkdir -p "$TMPDIR"
+echo "molecule $scenario: root $root, ports eu=$eu us=$us global=$global third=$third"
+status=0
+molecule test -s "$scenario" || status=$?
+rm -rf "$root"
+exit $status

@@ -1,0 +1,230 @@
+"""A throw-away federation on this machine: free ports, a scratch root, real playbook runs.
+
+Shared by the integration tests, the Molecule wrapper and the bench scripts, so that all of them
+build inventories and run playbooks the same way. Everything lives under ``root``; nothing is
+written to /etc or /var, and a private supervisord runs the servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+
+# Short intervals so that federation shows data within seconds.
+FAST_INTERVALS = {
+    "datacenter_scrape_interval": "2s",
+    "datacenter_scrape_timeout": "1s",
+    "datacenter_evaluation_interval": "2s",
+    "global_scrape_interval": "2s",
+    "global_scrape_timeout": "1s",
+    "global_evaluation_interval": "2s",
+    "global_federation_interval": "2s",
+    "global_federation_timeout": "1s",
+}
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nobody listens on right now (held open together, so they are distinct)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def group_name(datacenter: str) -> str:
+    return "dc_" + re.sub(r"[^A-Za-z0-9_]", "_", datacenter)
+
+
+@dataclass
+class Fleet:
+    """A local topology: ``datacenters`` (label values) and ``globals_`` (host names)."""
+
+    root: Path
+    datacenters: list[str]
+    globals_: list[str] = field(default_factory=lambda: ["global-a"])
+    ports: dict[str, int] = field(default_factory=dict)
+    extra_vars: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)  # the prometheus user must reach its directories below
+        wanted = [h for h in self.hosts() if h not in self.ports]
+        self.ports.update(zip(wanted, free_ports(len(wanted))))
+
+    @staticmethod
+    def server_of(datacenter: str) -> str:
+        return "%s-prom-a" % datacenter
+
+    def hosts(self) -> list[str]:
+        return [self.server_of(dc) for dc in self.datacenters] + list(self.globals_)
+
+    def url(self, host: str) -> str:
+        return "http://127.0.0.1:%d" % self.ports[host]
+
+    @property
+    def supervisord_conf(self) -> Path:
+        return self.root / "supervisor" / "supervisord.conf"
+
+    def common_vars(self) -> dict:
+        return {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "prometheus_listen_address": "127.0.0.1",
+            "prometheus_service_manager": "supervisord",
+            "prometheus_supervisord_private": True,
+            "prometheus_supervisord_conf": str(self.supervisord_conf),
+            "prometheus_supervisord_program_dir": str(self.root / "supervisor" / "programs"),
+            "prometheus_config_dir": str(self.root / "etc") + "/{{ prometheus_instance }}",
+            "prometheus_data_dir": str(self.root / "data") + "/{{ prometheus_instance }}",
+            "prometheus_log_dir": str(self.root / "log"),
+            **FAST_INTERVALS,
+            **self.extra_vars,
+        }
+
+    def inventory(self, datacenters: list[str] | None = None) -> dict:
+        """Inventory data for ``datacenters`` (default: all of them) and the globals."""
+        children = {
+            group_name(dc): {
+                "vars": {"datacenter": dc},
+                "hosts": {self.server_of(dc): {"prometheus_port": self.ports[self.server_of(dc)]}},
+            }
+            for dc in (self.datacenters if datacenters is None else datacenters)
+        }
+        return {"all": {
+            "vars": self.common_vars(),
+            "children": {
+                "datacenters": {"children": children},
+                "prometheus_global": {"hosts": {g: {"prometheus_port": self.ports[g]} for g in self.globals_}},
+            },
+        }}
+
+    def write_inventory(self, name: str = "hosts.yml", datacenters: list[str] | None = None) -> Path:
+        path = self.root / "inventory" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.inventory(datacenters), sort_keys=False))
+        return path
+
+    def run(self, playbook: str, inventory: Path | list[Path] | None = None, *args: str,
+            check: bool = True) -> PlaybookRun:
+        """Run ``playbook`` (relative to the repo) against this fleet's inventory."""
+        inventories = inventory if isinstance(inventory, list) else [inventory or self.write_inventory()]
+        return run_playbook(playbook, inventories, *args, check=check)
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+    seconds: float
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        """PLAY RECAP counters per host."""
+        rows = re.findall(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", self.output.split("PLAY RECAP")[-1], re.M)
+        return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)} for host, counters in rows}
+
+    def changed(self) -> int:
+        return sum(counts.get("changed", 0) for counts in self.recap().values())
+
+
+def ansible_env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = "%s:%s" % (VENV_BIN, env.get("PATH", ""))
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env.setdefault("ANSIBLE_HOME", str(REPO / ".tmp" / "ansible-home"))
+    env.setdefault("ANSIBLE_LOCAL_TEMP", str(REPO / ".tmp" / "ansible-local"))
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    return env
+
+
+def run_playbook(playbook: str, inventories: list[Path], *args: str, check: bool = True) -> PlaybookRun:
+    """Run ansible-playbook from the repo root; raise with the output when ``check`` and it fails."""
+    command = [str(VENV_BIN / "ansible-playbook"), playbook]
+    for inventory in inventories:
+        command += ["-i", str(inventory)]
+    command += list(args)
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=REPO, env=ansible_env(), capture_output=True, text=True, check=False)
+    run = PlaybookRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+    if check and run.returncode != 0:
+        raise AssertionError("%s failed (rc=%d):\n%s" % (" ".join(command), run.returncode, run.output[-6000:]))
+    return run
+
+
+def query(base_url: str, promql: str) -> list[dict]:
+    """Instant query; the result vector."""
+    url = "%s/api/v1/query?%s" % (base_url, urllib.parse.urlencode({"query": promql}))
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["data"]["result"]
+
+
+def metric(base_url: str, name: str) -> float:
+    """Value of an unlabelled metric read straight from /metrics."""
+    with urllib.request.urlopen(base_url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    if not found:
+        raise AssertionError("%s not found at %s/metrics" % (name, base_url))
+    return float(found.group(1))
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; that value is returned."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (OSError, ValueError, KeyError) as exc:  # server not up yet
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0f s waiting for %s (last error: %s)" % (timeout, what, last_error))
+
+
+def federated_datacenters(global_url: str) -> set[str]:
+    """Datacenters whose own `up` series arrived at a global through /federate."""
+    result = query(global_url, 'count by (datacenter) (up{datacenter!="", job!~"federate-.+"})')
+    return {sample["metric"]["datacenter"] for sample in result}
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def processes_matching(text: str) -> list[str]:
+    """Command lines of running processes that contain ``text``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline.strip())
+    return found
