@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-default}
 root=$PWD/.tmp/molecule-$scenario
-rm -rf "$root" && mkdir -p "$root" && chmod 0755 "$PWD/.tmp" "$root"
+# The root is kept across runs: the scenario's first step (cleanup) tears down what an
+# interrupted run left there, through the same supervisord configuration.
+mkdir -p "$root" && chmod 0755 "$PWD/.tmp" "$root"
 read -r eu us global third < <(.venv/bin/python -c '
 import sys; sys.path.insert(0, "tests/support")
 from fleet import free_ports; print(*free_ports(4))')
@@ -15,5 +17,5 @@ mkdir -p "$TMPDIR"
 echo "molecule $scenario: root $root, ports eu=$eu us=$us global=$global third=$third"
 status=0
 molecule test -s "$scenario" || status=$?
-rm -rf "$root"
+[ "$status" -ne 0 ] || rm -rf "$root"
 exit $status

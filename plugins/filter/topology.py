@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
 """Filters that turn the inventory into the federation topology (docs: topology.yml, federation_scrape_configs.yml)."""

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
 """The federation topology, computed from inventory data alone.
@@ -334,10 +333,10 @@ def federation_match_findings(selectors: list) -> tuple[list[str], list[str]]:
         elif not matchers:
             errors.append("%s: an empty selector matches nothing at /federate (Prometheus answers an empty "
                           "body); name a metric or a label matcher" % where)
-        elif all(_matches_empty(op, value) for _, op, value in matchers):
+        elif all(_matches_empty(op, value) for _label, op, value in matchers):
             errors.append("%s: every matcher also matches the empty string, which Prometheus refuses; "
                           "add one that does not, e.g. a metric name or job=~\".+\"" % where)
-        elif all(_matches_anything(op, value) for _, op, value in matchers):
+        elif all(_matches_anything(op, value) for _label, op, value in matchers):
             warnings.append("%s matches every series: the global will copy whole datacenters, which does not "
                             "scale; federate recording-rule aggregates (e.g. '{__name__=~\"job:.+\"}') instead"
                             % where)

@@ -40,7 +40,7 @@ def free_ports(count: int) -> list[int]:
     """Ports nobody listens on right now (held open together, so they are distinct)."""
     sockets = []
     try:
-        for _ in range(count):
+        for _attempt in range(count):
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
@@ -69,7 +69,7 @@ class Fleet:
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # the prometheus user must reach its directories below
         wanted = [h for h in self.hosts() if h not in self.ports]
-        self.ports.update(zip(wanted, free_ports(len(wanted))))
+        self.ports.update(zip(wanted, free_ports(len(wanted)), strict=True))
 
     @staticmethod
     def server_of(datacenter: str) -> str:

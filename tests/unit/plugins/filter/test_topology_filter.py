@@ -10,10 +10,8 @@ import textwrap
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible.inventory.manager import InventoryManager
-from ansible.parsing.dataloader import DataLoader
 from ansible.vars.hostvars import HostVars
-from ansible.vars.manager import VariableManager
+from inventory import hostvars_for
 
 from ansible_collections.promfleet.federation.plugins.filter.topology import (
     FilterModule,
@@ -27,10 +25,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.topology impo
 def load_hostvars(path, inventory_yaml: str) -> HostVars:
     """Write ``inventory_yaml`` to ``path`` and return the ``hostvars`` of a play over it."""
     path.write_text(textwrap.dedent(inventory_yaml))
-    loader = DataLoader()
-    inventory = InventoryManager(loader=loader, sources=[str(path)])
-    variable_manager = VariableManager(loader=loader, inventory=inventory)
-    return HostVars(inventory, variable_manager, loader)
+    return hostvars_for(path)
 
 
 @pytest.fixture
@@ -346,4 +341,3 @@ def test_the_filter_module_exposes_topology_federation_jobs_same_machine_and_ins
         "same_machine": same_machine,
         "instance_name": instance_name,
     }
-

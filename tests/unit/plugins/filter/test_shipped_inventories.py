@@ -1,0 +1,36 @@
+"""The inventories shipped with the collection describe valid federations."""
+
+from __future__ import annotations
+
+from fleet import REPO
+from inventory import hostvars_for
+
+from ansible_collections.promfleet.federation.plugins.filter.topology import topology
+
+
+def test_the_local_inventory_is_two_datacenters_and_a_global_on_loopback():
+    result = topology(hostvars_for(REPO / "inventories" / "local"))
+    assert [(dc["name"], [s["target"] for s in dc["servers"]]) for dc in result["datacenters"]] == [
+        ("eu-west-1", ["127.0.0.1:29091"]),
+        ("us-east-1", ["127.0.0.1:29092"]),
+    ]
+    assert [s["target"] for s in result["globals"]] == ["127.0.0.1:29090"]
+
+
+def test_the_example_inventory_has_three_datacenters_two_replicas_in_one_and_two_globals():
+    result = topology(hostvars_for(REPO / "inventories" / "example"))
+    assert {dc["name"]: [s["target"] for s in dc["servers"]] for dc in result["datacenters"]} == {
+        "ap-south-1": ["prom-a.ap-south-1.example.net:9090"],
+        "eu-west-1": ["10.10.0.11:9090", "10.10.0.12:9090"],
+        "us-east-1": ["10.20.0.11:9090"],
+    }
+    assert [s["name"] for s in result["globals"]] == ["prom-global-a.example.net", "prom-global-b.example.net"]
+
+
+def test_the_two_replicas_of_the_example_differ_by_their_replica_label_only():
+    result = topology(hostvars_for(REPO / "inventories" / "example"))
+    eu = next(dc for dc in result["datacenters"] if dc["name"] == "eu-west-1")
+    assert [s["external_labels"] for s in eu["servers"]] == [
+        {"datacenter": "eu-west-1", "replica": "prom-a.eu-west-1.example.net"},
+        {"datacenter": "eu-west-1", "replica": "prom-b.eu-west-1.example.net"},
+    ]
