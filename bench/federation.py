@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Timings of the local federation topology: N datacenters (one server each) and one global.
 
 For every N given with --datacenters (default 2 and 10), on a fresh root under
@@ -12,8 +11,9 @@ For every N given with --datacenters (default 2 and 10), on a fresh root under
 - the teardown (teardown.yml), then checks that no process and no port of the fleet is left.
 
 It is a bench, not a test: no time limits, but a non-zero exit when a playbook fails, the re-run
-changes something, no federated sample is found, or the teardown leaves something behind.
-See bench/README.md for what each figure means.
+changes something, no federated sample is found, or the teardown leaves something behind (every
+N is still run, and a failed teardown is followed by a `supervisorctl shutdown` safety net).
+Playbook outputs are kept in .tmp/bench-logs. See bench/README.md for what each figure means.
 
 Run it with ``.venv/bin/python bench/federation.py --datacenters 2 10`` (``make bench``).
 """
@@ -48,8 +48,9 @@ from fleet import (  # noqa: E402  (needs the path above)
 # profile_tasks prints the time since the playbook started under every task banner: the first
 # one after the summary play's banner tells when the servers were converged.
 PROFILE_CALLBACK = "ansible.posix.profile_tasks"
-SUMMARY_PLAY = "PLAY [Health of every server]"
-_ELAPSED = re.compile(r"^\w+ \d+ \w+ \d{4}\s+[\d:]+ [+-]\d{4} \(([\d:.]+)\)\s+([\d:.]+) \*+$", re.M)
+SUMMARY_PLAY = "Health of every server"
+_PLAY = re.compile(r"^PLAY \[(.*)\] \*+\s*$", re.M)
+_ELAPSED = re.compile(r"^\w+ \d+ \w+ \d{4}\s+[\d:]+ [+-]\d{4} \(([\d:.]+)\)\s+([\d:.]+) \*+\s*$", re.M)
 _TASK_TIME = re.compile(r"^(.+?) -+ ([\d.]+)s$", re.M)
 
 
@@ -70,6 +71,7 @@ class Result:
     rerun_changed: int | None = None
     teardown: float | None = None
     slowest_tasks: list[tuple[str, float]] = field(default_factory=list)
+    plays: list[tuple[str, float]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -88,18 +90,28 @@ def seconds(hms: str) -> float:
     return total
 
 
+def plays(run: PlaybookRun) -> list[tuple[str, float]]:
+    """Seconds of every play, from the profile_tasks timestamps (the first task of a play to the next play)."""
+    starts = []
+    for banner in _PLAY.finditer(run.output):
+        stamp = _ELAPSED.search(run.output, banner.end())
+        if stamp:
+            starts.append((banner.group(1), seconds(stamp.group(2))))
+    stamps = _ELAPSED.findall(run.output)
+    if not starts or not stamps:
+        return []
+    ends = [t for _name, t in starts[1:]] + [seconds(stamps[-1][1])]
+    return [(name, end - begin) for (name, begin), end in zip(starts, ends, strict=True)]
+
+
 def servers_converged(run: PlaybookRun) -> float | None:
     """Wall seconds from the start of ansible-playbook to the start of the summary play.
 
-    The summary play's share (last profile_tasks timestamp minus the first one after the play's
-    banner) is taken off the wall clock of the run, so the interpreter start-up is counted in.
+    The summary play's share (from profile_tasks) is taken off the wall clock of the run, so the
+    start-up of ansible-playbook is counted in.
     """
-    _, found, tail = run.output.partition(SUMMARY_PLAY)
-    summary_start = _ELAPSED.search(tail) if found else None
-    stamps = _ELAPSED.findall(run.output)
-    if not summary_start or not stamps:
-        return None
-    return run.seconds - (seconds(stamps[-1][1]) - seconds(summary_start.group(2)))
+    summary = [secs for name, secs in plays(run) if name == SUMMARY_PLAY]
+    return run.seconds - summary[-1] if summary else None
 
 
 def slowest_tasks(run: PlaybookRun, count: int) -> list[tuple[str, float]]:
@@ -130,7 +142,8 @@ def fresh_root(root: Path) -> None:
     inventory = root / "inventory" / "hosts.yml"
     if running and inventory.exists():
         print(f"  {root} still runs a fleet (--keep?): tearing it down first", flush=True)
-        run_playbook("playbooks/teardown.yml", [inventory], check=False)
+        if run_playbook("playbooks/teardown.yml", [inventory], check=False).returncode != 0:
+            print(f"  teardown.yml failed; safety net: {safety_net(root)}", flush=True)
         running = processes_matching(f"{root}/")
     if running:
         raise BenchError(f"processes still run under {root}, not removing it:\n  " + "\n  ".join(running))
@@ -156,7 +169,7 @@ def run_step(fleet: Fleet, playbook: str, inventory: Path, step: str, result: Re
     return run
 
 
-def federation_arrivals(fleet: Fleet, global_host: str) -> dict[str, float]:
+def federation_arrivals(fleet: Fleet, global_host: str) -> tuple[dict[str, float], float]:
     """Seconds from the global's process start to the arrival of each datacenter's first `up`.
 
     The arrival is the timestamp of the global's first federate scrape of the datacenter that
@@ -169,7 +182,7 @@ def federation_arrivals(fleet: Fleet, global_host: str) -> dict[str, float]:
     arrivals = {}
     for dc in fleet.datacenters:
         ups = query(url, f'up{{datacenter="{dc}", job!~"federate-.+"}}[1h]')
-        first_up = min((float(ts) for series in ups for ts, _ in series["values"]), default=None)
+        first_up = min((float(ts) for series in ups for ts, _value in series["values"]), default=None)
         scrapes = query(url, f'scrape_samples_scraped{{job="federate-{dc}"}}[1h]')
         nonempty = sorted(float(ts) for series in scrapes for ts, value in series["values"]
                           if float(value) > 0 and float(ts) >= started)
@@ -181,18 +194,20 @@ def federation_arrivals(fleet: Fleet, global_host: str) -> dict[str, float]:
             raise BenchError(f"datacenter {dc}: its first federated `up` ({first_up:.3f}) is newer than "
                              f"every non-empty federate scrape (last {nonempty[-1]:.3f})")
         arrivals[dc] = arrival - started
-    return arrivals
+    # for context: when the global loaded its configuration (at start-up, unless it reloaded since)
+    loaded = metric(url, "prometheus_config_last_reload_success_timestamp_seconds") - started
+    return arrivals, loaded
 
 
-def safety_net(fleet: Fleet) -> str:
-    """After a failed teardown: shut the private supervisord down (it stops its programs)."""
-    conf = fleet.supervisord_conf
-    if not conf.exists() or not processes_matching(f"{fleet.root}/"):
+def safety_net(root: Path) -> str:
+    """After a failed teardown: shut the fleet's private supervisord down (it stops its programs)."""
+    conf = root / "supervisor" / "supervisord.conf"  # where Fleet puts it
+    if not conf.exists() or not processes_matching(f"{root}/"):
         return "nothing to clean up"
     done = subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, text=True,
                           check=False)
     try:
-        wait_for(lambda: not processes_matching(f"{fleet.root}/"), timeout=60, what="the fleet to stop")
+        wait_for(lambda: not processes_matching(f"{root}/"), timeout=60, what="the fleet to stop")
     except AssertionError as exc:
         return f"supervisorctl shutdown (rc={done.returncode}) did not stop everything: {exc}"
     return f"stopped by `supervisorctl -c {conf} shutdown`"
@@ -203,6 +218,9 @@ def bench_once(count: int, run_no: int, keep: bool, top: int) -> Result:
     result = Result(count)
     root = root_of(count)
     try:
+        if not root.parent.exists():
+            root.parent.mkdir(parents=True)
+            root.parent.chmod(0o755)
         check_traversable(root.parent)
         fresh_root(root)
     except BenchError as exc:
@@ -215,14 +233,16 @@ def bench_once(count: int, run_no: int, keep: bool, top: int) -> Result:
         first = run_step(fleet, "playbooks/site.yml", inventory, "converge", result, run_no)
         result.first_converge, result.servers_converged = first.seconds, servers_converged(first)
         result.slowest_tasks = slowest_tasks(first, top)
+        result.plays = plays(first)
         shown = "unknown" if result.servers_converged is None else f"{result.servers_converged:.1f} s"
         print(f"  first converge  {first.seconds:6.1f} s  (servers converged at {shown}; the rest is "
               "the summary play, which waits until every datacenter is federated)", flush=True)
 
-        arrivals = federation_arrivals(fleet, global_host)
+        arrivals, loaded = federation_arrivals(fleet, global_host)
         result.first_federated, result.all_federated = min(arrivals.values()), max(arrivals.values())
         print(f"  federation      first ({min(arrivals, key=arrivals.get)}) +{result.first_federated:.2f} s, "
-              f"all +{result.all_federated:.2f} s after the global's process start", flush=True)
+              f"all ({max(arrivals, key=arrivals.get)}) +{result.all_federated:.2f} s after the global's process "
+              f"start (its configuration was loaded at +{loaded:.2f} s)", flush=True)
 
         rerun = run_step(fleet, "playbooks/site.yml", inventory, "rerun", result, run_no)
         result.rerun, result.rerun_changed = rerun.seconds, rerun.changed()
@@ -245,7 +265,7 @@ def bench_once(count: int, run_no: int, keep: bool, top: int) -> Result:
     except BenchError as exc:
         result.failures.append(str(exc))
         print(f"  teardown        FAILED: {str(exc).splitlines()[0]}", flush=True)
-        print(f"                  safety net: {safety_net(fleet)}", flush=True)
+        print(f"                  safety net: {safety_net(root)}", flush=True)
     left = leftovers(fleet)
     print(f"  teardown        {fmt(result.teardown):>6} s  left behind: {'; '.join(left) or 'nothing'} "
           f"(processes with {root}/ in their command line; ports {sorted(fleet.ports.values())})", flush=True)
@@ -270,7 +290,7 @@ def load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--datacenters", type=int, nargs="+", default=[2, 10], metavar="N",
                         help="numbers of datacenters to bench (default: 2 10)")
     parser.add_argument("--repeat", type=int, default=1, metavar="K", help="runs per N; medians are reported")
@@ -297,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.repeat):
             print(f"\nN={count}, run {k + 1}/{args.repeat}, root {root_of(count)}, logs in {LOG_DIR}", flush=True)
             runs.append(bench_once(count, k + 1, args.keep and k == args.repeat - 1, args.top))
+        if runs[0].plays:
+            print("  plays of the first converge (run 1, profile_tasks):")
+            for name, secs in runs[0].plays:
+                print(f"    {secs:6.1f} s  {name}")
         if runs[0].slowest_tasks:
             print("  slowest tasks of the first converge (run 1, profile_tasks: wall time of each task):")
             for name, secs in runs[0].slowest_tasks:
