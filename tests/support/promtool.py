@@ -1,0 +1,34 @@
+"""Run the real ``promtool`` (Debian's Prometheus 2.42) as an oracle for relabeling."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def check_service_discovery(config: dict, job: str, timeout: str = "200ms") -> tuple[int, list | None, str]:
+    """Write ``config`` (a prometheus.yml as a dict) and run ``promtool check service-discovery``.
+
+    Returns (exit code, the parsed JSON list of ``{discoveredLabels, labels[, error]}`` or None,
+    stdout+stderr text). The config is written as JSON, which YAML reads unchanged.
+    """
+    with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
+        path = Path(tmp) / "prometheus.yml"
+        path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+        run = subprocess.run(
+            [PROMTOOL, "check", "service-discovery", "--timeout=" + timeout, str(path), job],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    output = run.stdout + run.stderr
+    try:
+        parsed = json.loads(run.stdout)
+    except ValueError:
+        parsed = None
+    return run.returncode, parsed, output

@@ -1,0 +1,117 @@
+"""Go (RE2) regex translation: what matches like Go, what is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.promfleet.federation.plugins.module_utils.re2 import RegexError, compile_go
+
+
+def matches(pattern: str, text: str) -> bool:
+    return compile_go(pattern).fullmatch(text) is not None
+
+
+def test_backslash_d_is_ascii_only():
+    assert matches(r"\d+", "42") and not matches(r"\d", "\u0663")
+
+
+def test_backslash_w_is_ascii_only():
+    assert matches(r"\w+", "a_1") and not matches(r"\w", "é")
+
+
+def test_backslash_s_has_no_vertical_tab():
+    assert matches(r"\s", "\f") and not matches(r"\s", "\v")
+
+
+def test_dot_does_not_match_newline_without_s_flag():
+    assert not matches("a.b", "a\nb") and matches("(?s)a.b", "a\nb")
+
+
+def test_dollar_does_not_match_before_trailing_newline():
+    assert compile_go("a$").compiled.search("a\n") is None
+
+
+def test_multiline_caret_matches_after_newline():
+    assert matches("(?m)a\n^b", "a\nb")
+
+
+def test_case_folding_is_go_simple_folding():
+    assert matches("(?i)k", "\u212a") and matches("(?i)s", "\u017f") and not matches("(?i)i", "\u0131")
+
+
+def test_folded_word_class_includes_kelvin_sign():
+    assert matches(r"(?i)\w", "\u212a") and not matches(r"\w", "\u212a")
+
+
+def test_posix_class():
+    assert matches("[[:alpha:]]+", "abC") and matches("[[:^digit:]]", "x") and not matches("[[:digit:]]", "x")
+
+
+def test_unicode_category():
+    assert matches(r"\pL+", "πß") and matches(r"\p{Lu}", "Π") and not matches(r"\PL", "a")
+
+
+def test_quoted_literal():
+    assert matches(r"\Qa.b\E", "a.b") and not matches(r"\Qa.b\E", "axb")
+
+
+def test_brace_that_is_not_a_repeat_is_literal():
+    assert matches("x{,3}", "x{,3}") and matches("x{01}", "x{01}")
+
+
+def test_ungreedy_flag_swaps_greediness():
+    match = compile_go("(?U)(a+)(a*)").fullmatch("aaa")
+    assert match.group(1) == "a"
+
+
+def test_named_group_number_and_name():
+    regex = compile_go("(?P<first>a)(b)")
+    assert regex.names == {"first": 1} and regex.groups == 2
+
+
+def test_octal_and_hex_escapes():
+    assert matches(r"\101\x42\x{43}", "ABC")
+
+
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ("(?<n>a)", "(?P<name>"),
+        ("(?=a)", "lookahead"),
+        ("(?<=a)", "lookbehind"),
+        (r"\1", "backreference"),
+        (r"\C", r"\C"),
+        (r"\Z", r"\z"),
+        ("a**", "nested repetition"),
+        ("a{1001}", "at most 1000"),
+        ("(a{100}){11}", "exceed 1000"),
+        ("*", "missing argument"),
+        ("(a", "missing closing )"),
+        ("a)", "unexpected )"),
+        ("[a", "missing closing ]"),
+        ("[z-a]", "invalid character class range"),
+        ("[[:foo:]]", "invalid character class range"),
+        ("(?i-)a", "invalid or unsupported Perl syntax"),
+        (r"\p{Greek}", "not supported by this engine"),
+        ("(a*)*", "capture group that can match the empty string"),
+        (r"\q", "invalid escape"),
+    ],
+)
+def test_rejected(pattern, message):
+    with pytest.raises(RegexError) as info:
+        compile_go(pattern)
+    assert message in str(info.value)
+
+
+def test_non_capturing_nullable_repeat_is_accepted():
+    assert matches("(?:a*)*", "aa")
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [("$1_x", ""), ("${1}_x", "a_x"), ("$$", "$"), ("$01", ""), ("${1}x", "ax"), ("$name", "b"),
+     ("$ 1", "$ 1"), ("${1", "${1"), ("$9", ""), ("x$", "x$")],
+)
+def test_expand_like_go(template, expected):
+    regex = compile_go("(a)(?P<name>b)")
+    assert regex.expand(template, regex.fullmatch("ab")) == expected
