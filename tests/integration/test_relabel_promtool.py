@@ -129,8 +129,8 @@ def compare(job: dict, cases: list[dict]) -> list[str]:
     """
     rc, answer, output = promtool.check_service_discovery({"scrape_configs": [job]}, job["job_name"])
     if rc != 0 or answer is None:
-        return ["promtool refused job %s (rc %d): %s\nrules: %s" % (job["job_name"], rc, output,
-                                                                  json.dumps(job["relabel_configs"]))]
+        rules = json.dumps(job["relabel_configs"])
+        return ["promtool refused job %s (rc %d): %s\nrules: %s" % (job["job_name"], rc, output, rules)]
     kept = {json.dumps(entry["labels"], sort_keys=True) for entry in answer if entry["labels"]}
     dropped = any(not entry["labels"] and "error" not in entry for entry in answer)
     failed = any("error" in entry for entry in answer)
@@ -174,11 +174,11 @@ def test_engine_matches_promtool_on_random_rules():
         results = list(pool.map(lambda item: compare(*item), jobs))
     differences = [d for result in results for d in result]
     cases = sum(len(c) for _unused, c in jobs)
-    print("cases %d, jobs %d, differences %d, %.1fs" % (cases, len(jobs), len(differences),
-                                                          time.monotonic() - started))
+    elapsed = time.monotonic() - started
+    print("cases %d, jobs %d, differences %d, %.1fs" % (cases, len(jobs), len(differences), elapsed))
     assert cases >= 1000
-    assert not differences, "seed %d, %d differences:\n\n%s" % (SEED, len(differences),
-                                                               "\n\n".join(differences[:20]))
+    shown = "\n\n".join(differences[:20])
+    assert not differences, "seed %d, %d differences:\n\n%s" % (SEED, len(differences), shown)
 
 
 INVALID_RULES = [
