@@ -39,6 +39,7 @@ classified differently by ``\\p`` classes and ``(?i)``.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 
@@ -159,6 +160,7 @@ def _template_name(template: str, i: int) -> tuple[str | None, int]:
     return template[j:k], k
 
 
+@functools.lru_cache(maxsize=4096)  # relabel rules reuse few patterns over many targets
 def compile_go(pattern: str) -> GoRegex:
     """Compile a Go (RE2) regular expression; raise ``RegexError`` naming the construct if Go
     rejects it or this engine cannot match it exactly like Go."""

@@ -133,6 +133,38 @@ def test_invalid_federation_selector_is_refused_before_any_change(fleet):
         run, fleet, "global_federation_match[0] '{}'", "an empty selector matches nothing")
 
 
+def test_relabel_rules_nested_under_kubernetes_sd_configs_are_refused_before_any_change(fleet):
+    misplaced = {"job_name": "my-service", "kubernetes_sd_configs": [{
+        "role": "service",
+        "relabel_configs": [{"source_labels": ["__meta_kubernetes_service_name"], "regex": "my-service",
+                             "action": "keep"}],
+    }]}
+    run = run_site(fleet, {
+        "datacenters": {"children": {
+            "dc_eu_west_1": {"vars": {"datacenter": "eu-west-1"}, "hosts": {"eu-west-1-prom-a": server(fleet, "a")}},
+        }},
+        **global_group(fleet),
+    }, prometheus_scrape_configs=[misplaced])
+    assert_refused_before_any_change(
+        run, fleet, 'job "my-service": kubernetes_sd_configs[0]: relabel_configs is not a field of a '
+        "kubernetes_sd_config; relabel rules belong to the scrape job: move them out one level, next to "
+        "kubernetes_sd_configs")
+
+
+def test_scrape_timeout_above_the_interval_is_refused_before_any_change(fleet):
+    job = {"job_name": "node", "scrape_interval": "15s", "scrape_timeout": "20s",
+           "static_configs": [{"targets": ["127.0.0.1:9100"]}]}
+    run = run_site(fleet, {
+        "datacenters": {"children": {
+            "dc_eu_west_1": {"vars": {"datacenter": "eu-west-1"}, "hosts": {"eu-west-1-prom-a": server(fleet, "a")}},
+        }},
+        **global_group(fleet),
+    }, prometheus_scrape_configs=[job])
+    assert_refused_before_any_change(
+        run, fleet, 'job "node": scrape_timeout 20s is greater than scrape_interval 15s; make the timeout at '
+        "most the interval")
+
+
 def test_selector_matching_every_series_is_warned_about(federation):
     # Check mode on the shared federation, limited to the global whose configuration the selector
     # is part of: the warning comes from building that configuration, which --check does too.

@@ -228,3 +228,16 @@ def processes_matching(text: str) -> list[str]:
         if text in cmdline:
             found.append(cmdline.strip())
     return found
+
+
+def run_module(module: str, args: dict, *options: str) -> dict:
+    """The result of ``ansible localhost -m <module> -a <args> <options>`` (json callback)."""
+    env = ansible_env()
+    env.update(ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    done = subprocess.run(
+        [str(VENV_BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+         "-e", "ansible_python_interpreter=" + str(VENV_BIN / "python"),
+         "-m", module, "-a", json.dumps(args), *options],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )
+    return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]

@@ -1,0 +1,20 @@
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""The option that names the Prometheus version a module generates or simulates config for."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  prometheus_version:
+    description:
+      - The Prometheus version (C(major.minor)) whose configuration applies, from C(2.42) to C(2.53);
+        other versions are refused.
+      - Fields that version does not know are refused with an error that names the version
+        that introduced them.
+      - Relabeling follows Prometheus 2.x, checked against C(promtool) of Prometheus 2.42.
+    type: str
+    default: "2.42"
+"""

@@ -1,0 +1,617 @@
+#!/usr/bin/python
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: scrape_config
+short_description: Build a Prometheus scrape config, check it, and show the targets it would scrape
+version_added: 0.1.0
+author: promfleet maintainers (!UNKNOWN)
+description:
+  - Builds one C(scrape_configs) entry of prometheus.yml from options that mirror Prometheus'
+    C(scrape_config), optionally on top of a O(preset) for what people scrape most (node exporters,
+    Kubernetes API servers, kubelets, cAdvisor, annotated services and pods, one custom service).
+  - Checks it as the targeted Prometheus version would (unknown or misplaced fields, durations,
+    C(scrape_timeout) greater than C(scrape_interval), every relabel rule) and returns it normalized,
+    ready to put in prometheus.yml, without the options left unset.
+  - With O(discovered_targets), also runs the target pipeline of Prometheus 2.42 (the labels added
+    before relabeling, O(relabel_configs), the address and C(instance) after it) over the job's
+    static targets and the given ones, and returns the same targets as
+    C(promtool check service-discovery) prints for the job.
+  - Changes nothing anywhere; it needs no Prometheus, so it is usually delegated to C(localhost).
+extends_documentation_fragment:
+  - promfleet.federation.target_version
+options:
+  job_name:
+    description: The job name, the value of the C(job) label of the job's targets; unique in prometheus.yml.
+    type: str
+    required: true
+  preset:
+    description:
+      - A ready-made scrape config to start from; the options given here are laid over it.
+      - Each option given replaces the preset's value, except O(relabel_configs) and
+        O(metric_relabel_configs), whose rules run after the preset's.
+      - C(node) scrapes node exporters at static addresses (C(targets) in O(preset_options), default
+        C(localhost:9100)).
+      - C(kubernetes_apiservers) scrapes the C(https) endpoints of the C(default/kubernetes) service.
+      - C(kubernetes_nodes) scrapes every kubelet (role C(node)) and maps the node's labels.
+      - C(kubernetes_cadvisor) scrapes cAdvisor through every kubelet at C(/metrics/cadvisor).
+      - C(kubernetes_service_endpoints) and C(kubernetes_pods) scrape the endpoints of services and
+        the pods annotated C(prometheus.io/scrape=true); C(prometheus.io/scheme), C(prometheus.io/path)
+        and C(prometheus.io/port) override scheme, metrics path and port.
+      - C(kubernetes_service) scrapes one custom service (role C(service)) picked by its name,
+        C(name) in O(preset_options), and optionally C(namespace) and C(port), at O(metrics_path)
+        or C(metrics_path) in O(preset_options).
+      - The Kubernetes presets expect to run in the cluster; those that reach kubelets or API servers
+        use the service account's CA and token files.
+    type: str
+    choices:
+      - node
+      - kubernetes_apiservers
+      - kubernetes_nodes
+      - kubernetes_cadvisor
+      - kubernetes_service_endpoints
+      - kubernetes_pods
+      - kubernetes_service
+  preset_options:
+    description:
+      - Arguments of the O(preset).
+      - "C(node): C(targets) (list of C(host:port))."
+      - "C(kubernetes_service): C(name) (required), C(namespace), C(metrics_path) (default C(/metrics)),
+        C(port) (a port number, or a port name as a string)."
+      - Other presets take none.
+    type: dict
+    default: {}
+  scrape_interval:
+    description: How often to scrape, a Prometheus duration such as C(30s); default the global one.
+    type: str
+  scrape_timeout:
+    description: Timeout of one scrape; default the global one, at most O(scrape_interval).
+    type: str
+  metrics_path:
+    description: HTTP path of the metrics; Prometheus' default is C(/metrics).
+    type: str
+  scheme:
+    description: Protocol of the scrapes; Prometheus' default is C(http).
+    type: str
+    choices: [http, https]
+  honor_labels:
+    description: Keep the scraped labels when they clash with target labels (for federation) instead
+      of renaming them to C(exported_*).
+    type: bool
+  honor_timestamps:
+    description: Keep the timestamps of the scraped samples.
+    type: bool
+  params:
+    description: URL parameters of the scrapes, each name with a list of values.
+    type: dict
+  follow_redirects:
+    description: Follow HTTP redirects.
+    type: bool
+  enable_http2:
+    description: Allow HTTP/2.
+    type: bool
+  proxy_url:
+    description: Proxy for the scrapes.
+    type: str
+  no_proxy:
+    description: Comma-separated hosts, IP addresses and networks not to reach through O(proxy_url)
+      (Prometheus 2.43 and newer).
+    type: str
+  proxy_from_environment:
+    description: Use the proxy of the C(HTTP_PROXY), C(HTTPS_PROXY) and C(NO_PROXY) variables
+      (Prometheus 2.43 and newer).
+    type: bool
+  track_timestamps_staleness:
+    description: Mark the samples of vanished series stale also when they have explicit timestamps
+      (Prometheus 2.48 and newer).
+    type: bool
+  scrape_protocols:
+    description: Exposition formats to ask for, in order of preference (Prometheus 2.49 and newer).
+    type: list
+    elements: str
+  enable_compression:
+    description: Ask for compressed responses (Prometheus 2.49 and newer).
+    type: bool
+  keep_dropped_targets:
+    description: How many targets dropped by relabeling to keep in memory for the web UI and the API;
+      0 for no limit (Prometheus 2.47 and newer).
+    type: int
+  native_histogram_bucket_limit:
+    description: Fail a scrape with a native histogram with more buckets than this; 0 for no limit
+      (Prometheus 2.45 and newer).
+    type: int
+  oauth2:
+    description: OAuth 2.0 client credentials for the scrapes.
+    type: dict
+    suboptions:
+      client_id:
+        description: Client ID.
+        type: str
+        required: true
+      client_secret:
+        description:
+          - Client secret. Redacted in everything the module returns; use O(oauth2.client_secret_file)
+            to get a C(scrape_config) that can be written as it is.
+        type: str
+      client_secret_file:
+        description: File with the client secret, read by Prometheus.
+        type: str
+      scopes:
+        description: Scopes of the token request.
+        type: list
+        elements: str
+      token_url:
+        description: URL to get the token from.
+        type: str
+        required: true
+      endpoint_params:
+        description: Extra parameters of the token request.
+        type: dict
+      tls_config:
+        description: TLS settings of the token request, as O(tls_config).
+        type: dict
+      proxy_url:
+        description: Proxy for the token request.
+        type: str
+  basic_auth:
+    description: HTTP basic authentication of the scrapes.
+    type: dict
+    suboptions:
+      username:
+        description: User name.
+        type: str
+      password:
+        description:
+          - Password. It is redacted in everything the module returns; use O(basic_auth.password_file)
+            to get a C(scrape_config) that can be written as it is.
+        type: str
+      password_file:
+        description: File with the password, read by Prometheus.
+        type: str
+  authorization:
+    description: The C(Authorization) header of the scrapes.
+    type: dict
+    suboptions:
+      type:
+        description: Authentication type; Prometheus' default is C(Bearer).
+        type: str
+      credentials:
+        description:
+          - The credentials. Redacted in everything the module returns; use
+            O(authorization.credentials_file) to get a C(scrape_config) that can be written as it is.
+        type: str
+      credentials_file:
+        description: File with the credentials, read by Prometheus.
+        type: str
+  tls_config:
+    description: TLS settings of the scrapes (C(ca_file), C(cert_file), C(key_file), C(server_name),
+      C(insecure_skip_verify), C(min_version)), as in prometheus.yml.
+    type: dict
+  static_configs:
+    description: Targets listed in the configuration.
+    type: list
+    elements: dict
+    suboptions:
+      targets:
+        description: Addresses (C(host:port)) of the targets.
+        type: list
+        elements: str
+        required: true
+      labels:
+        description: Labels given to every target of this group.
+        type: dict
+  file_sd_configs:
+    description: Targets read from files.
+    type: list
+    elements: dict
+    suboptions:
+      files:
+        description: Files (JSON or YAML, the last path element may contain C(*)) with target groups.
+        type: list
+        elements: str
+        required: true
+      refresh_interval:
+        description: How often to re-read the files; Prometheus' default is C(5m).
+        type: str
+  kubernetes_sd_configs:
+    description:
+      - Kubernetes service discovery, each entry as in prometheus.yml (C(role), C(namespaces),
+        C(selectors), C(api_server), ...).
+      - Relabel rules belong in O(relabel_configs) of the job, not in an entry of this list; a rule
+        placed there fails the task with an explanation.
+    type: list
+    elements: dict
+  relabel_configs:
+    description:
+      - Relabel rules applied to the targets before the scrape, with Prometheus' field names.
+      - An invalid rule fails the task naming the job, the rule (counted from 1) and the field.
+    type: list
+    elements: dict
+  metric_relabel_configs:
+    description: Relabel rules applied to the scraped samples.
+    type: list
+    elements: dict
+  sample_limit:
+    description: Fail a scrape with more samples than this after metric relabeling; 0 for no limit.
+    type: int
+  label_limit:
+    description: Fail a scrape with a sample with more labels than this; 0 for no limit.
+    type: int
+  label_name_length_limit:
+    description: Fail a scrape with a label name longer than this; 0 for no limit.
+    type: int
+  label_value_length_limit:
+    description: Fail a scrape with a label value longer than this; 0 for no limit.
+    type: int
+  target_limit:
+    description: Fail every scrape of the job when relabeling leaves more targets than this; 0 for no limit.
+    type: int
+  body_size_limit:
+    description: Fail a scrape with a larger uncompressed body, a size such as C(10MB); C(0) for no limit.
+    type: str
+  discovered_targets:
+    description:
+      - Label sets as service discovery would produce them (each with C(__address__) and any
+        C(__meta_*) labels), to run through the job's target pipeline.
+      - When given, even empty, the module returns RV(targets).
+    type: list
+    elements: dict
+  global_config:
+    description: The C(global) section's scrape defaults the job falls back on.
+    type: dict
+    suboptions:
+      scrape_interval:
+        description: Global scrape interval; Prometheus' default is C(1m).
+        type: str
+      scrape_timeout:
+        description: Global scrape timeout; Prometheus' default is C(10s).
+        type: str
+attributes:
+  check_mode:
+    support: full
+    description: Runs the same in check mode; it never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+notes:
+  - Always returns C(changed=false).
+  - Kubernetes service discovery cannot run offline; pass what it would discover as
+    O(discovered_targets) to see what relabeling makes of it.
+seealso:
+  - module: promfleet.federation.relabel
+  - name: Prometheus scrape_config
+    description: Every field of a scrape config.
+    link: https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config
+"""
+
+EXAMPLES = r"""
+- name: Node exporters of every host in the group
+  promfleet.federation.scrape_config:
+    job_name: node
+    preset: node
+    preset_options:
+      targets: "{{ groups['nodes'] | map('regex_replace', '$', ':9100') | list }}"
+    scrape_interval: 15s
+  delegate_to: localhost
+  run_once: true
+  register: node_job
+
+- name: A custom Kubernetes service, and what its relabeling keeps
+  promfleet.federation.scrape_config:
+    job_name: billing-api
+    preset: kubernetes_service
+    preset_options:
+      name: billing-api
+      namespace: shop
+      port: http-metrics
+    metrics_path: /internal/metrics
+    discovered_targets:
+      - __address__: billing-api.shop.svc:8080
+        __meta_kubernetes_namespace: shop
+        __meta_kubernetes_service_name: billing-api
+        __meta_kubernetes_service_port_name: http-metrics
+      - __address__: billing-db.shop.svc:5432
+        __meta_kubernetes_namespace: shop
+        __meta_kubernetes_service_name: billing-db
+        __meta_kubernetes_service_port_name: postgres
+  delegate_to: localhost
+  register: billing
+# billing.targets[0].labels.instance == "billing-api.shop.svc:8080"; billing.targets[1].labels == {}
+
+- name: Put the jobs into prometheus.yml
+  ansible.builtin.set_fact:
+    prometheus_scrape_configs: "{{ [node_job.scrape_config, billing.scrape_config] }}"
+"""
+
+RETURN = r"""
+scrape_config:
+  description:
+    - The scrape config, normalized for the O(prometheus_version), as it goes in the C(scrape_configs)
+      list of prometheus.yml; options not set are left out.
+    - Inline secrets (O(basic_auth.password), O(authorization.credentials), ...) are redacted.
+  returned: always
+  type: dict
+  sample:
+    job_name: billing-api
+    metrics_path: /internal/metrics
+    kubernetes_sd_configs:
+      - role: service
+        namespaces: {names: [shop]}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_namespace, __meta_kubernetes_service_name]
+        action: keep
+        regex: shop;billing-api
+targets:
+  description:
+    - The job's static targets, then O(discovered_targets), through the target pipeline, in the form
+      of C(promtool check service-discovery).
+  returned: when O(discovered_targets) is given
+  type: list
+  elements: dict
+  contains:
+    discovered_labels:
+      description: The target's labels before relabeling, with the job's C(job), C(__scheme__),
+        C(__metrics_path__), C(__scrape_interval__), C(__scrape_timeout__) and C(__param_*) labels added.
+        Empty when the target is refused.
+      type: dict
+      returned: always
+      sample: {"__address__": "billing-api.shop.svc:8080", "job": "billing-api", "__scheme__": "http"}
+    labels:
+      description: The target's labels after relabeling, as Prometheus scrapes it; empty when
+        relabeling drops it or Prometheus refuses it.
+      type: dict
+      returned: always
+      sample: {"instance": "billing-api.shop.svc:8080", "job": "billing-api", "service": "billing-api"}
+    error:
+      description: Why Prometheus refuses the target (e.g. C(no address)); promtool prints C({}) there.
+      type: str
+      returned: when Prometheus would refuse the target
+      sample: no address
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.promfleet.federation.plugins.module_utils.presets import (
+    PRESETS,
+    PresetError,
+    merge_preset,
+    preset,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
+    DEFAULT_VERSION,
+    ConfigError,
+    normalize_config,
+    normalize_scrape_config,
+    redact,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.relabel import (
+    DEFAULT_METRICS_PATH,
+    DEFAULT_SCHEME,
+    DEFAULT_SCRAPE_INTERVAL,
+    DEFAULT_SCRAPE_TIMEOUT,
+    RelabelError,
+    TargetError,
+    format_duration,
+    parse_duration,
+    target_labels,
+)
+
+# Options of the module that are not fields of the scrape config.
+MODULE_OPTIONS = ("preset", "preset_options", "discovered_targets", "global_config", "prometheus_version")
+# Options whose suboptions Ansible fills with None when they are not given.
+_WITH_SUBOPTIONS = ("basic_auth", "authorization", "oauth2", "global_config")
+_LISTS_WITH_SUBOPTIONS = ("static_configs", "file_sd_configs")
+
+
+def _without_none(value: dict) -> dict:
+    return {key: item for key, item in value.items() if item is not None}
+
+
+def scrape_options(params: dict) -> dict:
+    """The scrape config fields among the module's parameters, without the ones not set (None),
+    also inside the options that have suboptions."""
+    options = {}
+    for key, value in params.items():
+        if key in MODULE_OPTIONS or value is None:
+            continue
+        if key in _WITH_SUBOPTIONS:
+            value = _without_none(value)
+        elif key in _LISTS_WITH_SUBOPTIONS:
+            value = [_without_none(entry) for entry in value]
+        options[key] = value
+    return options
+
+
+def build_scrape_config(
+    options: dict,
+    preset_name: str | None = None,
+    preset_options: dict | None = None,
+    version: str = DEFAULT_VERSION,
+    global_config: dict | None = None,
+) -> dict:
+    """The normalized scrape config: ``options`` (scrape config fields) over the preset, if any.
+
+    Raises ``PresetError``, or ``ConfigError``/``RelabelError`` from the config model."""
+    config = dict(options)
+    if preset_name:
+        config = merge_preset(preset(preset_name, **(preset_options or {})), options)
+    return normalize_scrape_config(config, version, global_config, "scrape_config")
+
+
+def static_targets(config: dict) -> list:
+    """The label sets of the job's static targets, as Prometheus' static discovery produces them
+    (the group's labels, the target's ``__address__`` winning)."""
+    found = []
+    for group in config.get("static_configs") or []:
+        for address in group.get("targets") or []:
+            labels = dict(group.get("labels") or {})
+            labels["__address__"] = address
+            found.append(labels)
+    return found
+
+
+def discovered_labels(discovered: dict, config: dict, global_config: dict | None = None) -> dict:
+    """A target's labels before relabeling as promtool prints them (``discoveredLabels``): the
+    discovered ones plus the job's ``job``, ``__scheme__``, ``__metrics_path__``, scrape interval
+    and timeout, and ``__param_*`` labels, as ``relabel.target_labels`` adds them."""
+    global_config = global_config or {}
+    interval = config.get("scrape_interval") or global_config.get("scrape_interval", DEFAULT_SCRAPE_INTERVAL)
+    timeout = config.get("scrape_timeout")
+    if timeout is None:
+        timeout_ms = min(
+            parse_duration(str(global_config.get("scrape_timeout", DEFAULT_SCRAPE_TIMEOUT))),
+            parse_duration(str(interval)),
+        )
+        timeout = format_duration(timeout_ms)
+    labels = {name: value for name, value in discovered.items() if value != ""}
+    for name, value in (
+        ("job", str(config["job_name"])),
+        ("__scrape_interval__", format_duration(parse_duration(str(interval)))),
+        ("__scrape_timeout__", format_duration(parse_duration(str(timeout)))),
+        ("__metrics_path__", str(config.get("metrics_path") or DEFAULT_METRICS_PATH)),
+        ("__scheme__", str(config.get("scheme") or DEFAULT_SCHEME)),
+    ):
+        if not labels.get(name):
+            labels[name] = value
+    for name, values in (config.get("params") or {}).items():
+        if values and values[0]:
+            labels["__param_" + name] = values[0]
+    return dict(sorted(labels.items()))
+
+
+def simulate_targets(config: dict, discovered_targets: list, global_config: dict | None = None) -> list:
+    """The job's static targets, then ``discovered_targets``, through Prometheus 2.42's target
+    pipeline, as ``promtool check service-discovery`` prints them (``{}`` labels when dropped;
+    empty labels and an ``error`` when Prometheus refuses the target)."""
+    out = []
+    for discovered in static_targets(config) + list(discovered_targets):
+        try:
+            labels = target_labels(discovered, config, global_config)
+        except TargetError as exc:
+            out.append({"discovered_labels": {}, "labels": {}, "error": str(exc)})
+            continue
+        out.append(
+            {
+                "discovered_labels": discovered_labels(discovered, config, global_config),
+                "labels": {} if labels is None else dict(sorted(labels.items())),
+            }
+        )
+    return out
+
+
+def run_scrape_config(params: dict) -> dict:
+    """The module's result for its parameters (the argument spec's names; unset options None)."""
+    version = params.get("prometheus_version") or DEFAULT_VERSION
+    global_config = _without_none(params.get("global_config") or {}) or None
+    if global_config:
+        normalize_config({"global": global_config}, version)  # Prometheus refuses the whole file
+    config = build_scrape_config(
+        scrape_options(params), params.get("preset"), params.get("preset_options"), version, global_config
+    )
+    result = {"scrape_config": redact(config)}
+    if params.get("discovered_targets") is not None:
+        result["targets"] = simulate_targets(config, params["discovered_targets"], global_config)
+    return result
+
+
+def argument_spec() -> dict:
+    """The module's options (see DOCUMENTATION)."""
+    return {
+        "job_name": {"type": "str", "required": True},
+        "preset": {"type": "str", "choices": list(PRESETS)},
+        "preset_options": {"type": "dict", "default": {}},
+        "scrape_interval": {"type": "str"},
+        "scrape_timeout": {"type": "str"},
+        "metrics_path": {"type": "str"},
+        "scheme": {"type": "str", "choices": ["http", "https"]},
+        "honor_labels": {"type": "bool"},
+        "honor_timestamps": {"type": "bool"},
+        "params": {"type": "dict"},
+        "follow_redirects": {"type": "bool"},
+        "enable_http2": {"type": "bool"},
+        "proxy_url": {"type": "str"},
+        "basic_auth": {
+            "type": "dict",
+            "options": {
+                "username": {"type": "str"},
+                "password": {"type": "str", "no_log": True},
+                "password_file": {"type": "str", "no_log": False},
+            },
+        },
+        "authorization": {
+            "type": "dict",
+            "options": {
+                "type": {"type": "str"},
+                "credentials": {"type": "str", "no_log": True},
+                "credentials_file": {"type": "str", "no_log": False},
+            },
+        },
+        "no_proxy": {"type": "str"},
+        "proxy_from_environment": {"type": "bool"},
+        "track_timestamps_staleness": {"type": "bool"},
+        "scrape_protocols": {"type": "list", "elements": "str"},
+        "enable_compression": {"type": "bool"},
+        "keep_dropped_targets": {"type": "int"},
+        "native_histogram_bucket_limit": {"type": "int"},
+        "oauth2": {
+            "type": "dict",
+            "options": {
+                "client_id": {"type": "str", "required": True},
+                "client_secret": {"type": "str", "no_log": True},
+                "client_secret_file": {"type": "str", "no_log": False},
+                "scopes": {"type": "list", "elements": "str"},
+                "token_url": {"type": "str", "required": True, "no_log": False},
+                "endpoint_params": {"type": "dict"},
+                "tls_config": {"type": "dict"},
+                "proxy_url": {"type": "str"},
+            },
+        },
+        "tls_config": {"type": "dict"},
+        "static_configs": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "targets": {"type": "list", "elements": "str", "required": True},
+                "labels": {"type": "dict"},
+            },
+        },
+        "file_sd_configs": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "files": {"type": "list", "elements": "str", "required": True},
+                "refresh_interval": {"type": "str"},
+            },
+        },
+        "kubernetes_sd_configs": {"type": "list", "elements": "dict"},
+        "relabel_configs": {"type": "list", "elements": "dict"},
+        "metric_relabel_configs": {"type": "list", "elements": "dict"},
+        "sample_limit": {"type": "int"},
+        "label_limit": {"type": "int"},
+        "label_name_length_limit": {"type": "int"},
+        "label_value_length_limit": {"type": "int"},
+        "target_limit": {"type": "int"},
+        "body_size_limit": {"type": "str"},
+        "discovered_targets": {"type": "list", "elements": "dict"},
+        "global_config": {
+            "type": "dict",
+            "options": {"scrape_interval": {"type": "str"}, "scrape_timeout": {"type": "str"}},
+        },
+        "prometheus_version": {"type": "str", "default": DEFAULT_VERSION},
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = run_scrape_config(module.params)
+    except (PresetError, ConfigError, RelabelError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
