@@ -1,6 +1,7 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""The option that names the Prometheus version a module generates or simulates config for."""
+"""The option that names the Prometheus version a module generates or simulates config for, and the
+attributes of the modules that only compute (``promfleet.federation.target_version.read_only``)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,17 @@ options:
       - Relabeling follows Prometheus 2.x, checked against C(promtool) of Prometheus 2.42.
     type: str
     default: "2.42"
+"""
+
+    # Modules that compute and change nothing on any host.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Runs the same in check mode; it never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+notes:
+  - Always returns C(changed=false).
 """

@@ -21,6 +21,7 @@ description:
   - Changes nothing anywhere; it needs no Prometheus, so it is usually delegated to C(localhost).
 extends_documentation_fragment:
   - promfleet.federation.target_version
+  - promfleet.federation.target_version.read_only
 options:
   rules:
     description:
@@ -39,15 +40,6 @@ options:
     type: list
     elements: dict
     default: []
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same in check mode; it never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-notes:
-  - Always returns C(changed=false).
 seealso:
   - module: promfleet.federation.scrape_config
   - name: Prometheus relabel_config

@@ -23,6 +23,7 @@ description:
   - Changes nothing anywhere; it needs no Prometheus, so it is usually delegated to C(localhost).
 extends_documentation_fragment:
   - promfleet.federation.target_version
+  - promfleet.federation.target_version.read_only
 options:
   job_name:
     description: The job name, the value of the C(job) label of the job's targets; unique in prometheus.yml.
@@ -269,15 +270,7 @@ options:
       scrape_timeout:
         description: Global scrape timeout; Prometheus' default is C(10s).
         type: str
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same in check mode; it never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
 notes:
-  - Always returns C(changed=false).
   - Kubernetes service discovery cannot run offline; pass what it would discover as
     O(discovered_targets) to see what relabeling makes of it.
 seealso:
