@@ -24,21 +24,16 @@ import re
 import signal
 import subprocess
 import time
-import traceback
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 
 from ansible.module_utils.urls import open_url
 
-try:
-    import yaml
-except ImportError:  # the modules report it with missing_required_lib
-    yaml = None
-    YAML_IMPORT_ERROR = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
-
 from ansible_collections.promfleet.federation.plugins.module_utils import config_file
+
+# PyYAML comes with ansible-core; config_file guards its import once for every module.
+yaml = config_file.yaml
+YAML_IMPORT_ERROR = config_file.YAML_IMPORT_ERROR
 from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import redact
 from ansible_collections.promfleet.federation.plugins.module_utils.relabel import parse_duration
 
