@@ -436,17 +436,11 @@ def _job_setting(job: dict, global_config: dict, name: str, default: str) -> str
     return str(value)
 
 
-def target_labels(discovered: dict, job: dict, global_config: dict | None = None) -> dict | None:
-    """The labels of one discovered target after Prometheus 2.42's target pipeline, as
-    ``promtool check service-discovery`` prints them; None if relabeling drops the target.
-
-    ``job`` is a scrape config (``job_name``, ``scrape_interval``, ``scrape_timeout``,
-    ``metrics_path``, ``scheme``, ``params``, ``relabel_configs``); ``global_config`` gives the
-    global ``scrape_interval``/``scrape_timeout``. Raises ``RelabelError`` for invalid rules and
-    ``TargetError`` where Prometheus refuses the target (no address, bad scheme, ...).
-    """
+def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | None = None) -> dict:
+    """A target's labels as relabeling gets them (promtool's ``discoveredLabels``): the discovered
+    ones (empty values dropped) plus the job's ``job``, ``__scrape_interval__``,
+    ``__scrape_timeout__``, ``__metrics_path__``, ``__scheme__`` where absent, and ``__param_*``."""
     global_config = global_config or {}
-    job_name = str(job["job_name"])
     interval_ms = parse_duration(_job_setting(job, global_config, "scrape_interval", DEFAULT_SCRAPE_INTERVAL))
     if job.get("scrape_timeout") is not None:
         timeout_ms = parse_duration(str(job["scrape_timeout"]))
@@ -454,11 +448,9 @@ def target_labels(discovered: dict, job: dict, global_config: dict | None = None
         timeout_ms = min(
             parse_duration(str(global_config.get("scrape_timeout", DEFAULT_SCRAPE_TIMEOUT))), interval_ms
         )
-    rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name)
-
     labels = {name: value for name, value in discovered.items() if value != ""}
     for name, value in (
-        ("job", job_name),
+        ("job", str(job["job_name"])),
         ("__scrape_interval__", format_duration(interval_ms)),
         ("__scrape_timeout__", format_duration(timeout_ms)),
         ("__metrics_path__", str(job.get("metrics_path") or DEFAULT_METRICS_PATH)),
@@ -470,6 +462,21 @@ def target_labels(discovered: dict, job: dict, global_config: dict | None = None
     for name, values in (job.get("params") or {}).items():
         if values:
             _set(labels, "__param_" + name, values[0])
+    return labels
+
+
+def target_labels(discovered: dict, job: dict, global_config: dict | None = None) -> dict | None:
+    """The labels of one discovered target after Prometheus 2.42's target pipeline, as
+    ``promtool check service-discovery`` prints them; None if relabeling drops the target.
+
+    ``job`` is a scrape config (``job_name``, ``scrape_interval``, ``scrape_timeout``,
+    ``metrics_path``, ``scheme``, ``params``, ``relabel_configs``); ``global_config`` gives the
+    global ``scrape_interval``/``scrape_timeout``. Raises ``RelabelError`` for invalid rules and
+    ``TargetError`` where Prometheus refuses the target (no address, bad scheme, ...).
+    """
+    job_name = str(job["job_name"])
+    rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name)
+    labels = labels_before_relabeling(discovered, job, global_config)
 
     result = relabel(labels, rules)
     if result is None:

@@ -381,14 +381,9 @@ from ansible_collections.promfleet.federation.plugins.module_utils.promconfig im
     redact,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.relabel import (
-    DEFAULT_METRICS_PATH,
-    DEFAULT_SCHEME,
-    DEFAULT_SCRAPE_INTERVAL,
-    DEFAULT_SCRAPE_TIMEOUT,
     RelabelError,
     TargetError,
-    format_duration,
-    parse_duration,
+    labels_before_relabeling,
     target_labels,
 )
 
@@ -446,35 +441,6 @@ def static_targets(config: dict) -> list:
     return found
 
 
-def discovered_labels(discovered: dict, config: dict, global_config: dict | None = None) -> dict:
-    """A target's labels before relabeling as promtool prints them (``discoveredLabels``): the
-    discovered ones plus the job's ``job``, ``__scheme__``, ``__metrics_path__``, scrape interval
-    and timeout, and ``__param_*`` labels, as ``relabel.target_labels`` adds them."""
-    global_config = global_config or {}
-    interval = config.get("scrape_interval") or global_config.get("scrape_interval", DEFAULT_SCRAPE_INTERVAL)
-    timeout = config.get("scrape_timeout")
-    if timeout is None:
-        timeout_ms = min(
-            parse_duration(str(global_config.get("scrape_timeout", DEFAULT_SCRAPE_TIMEOUT))),
-            parse_duration(str(interval)),
-        )
-        timeout = format_duration(timeout_ms)
-    labels = {name: value for name, value in discovered.items() if value != ""}
-    for name, value in (
-        ("job", str(config["job_name"])),
-        ("__scrape_interval__", format_duration(parse_duration(str(interval)))),
-        ("__scrape_timeout__", format_duration(parse_duration(str(timeout)))),
-        ("__metrics_path__", str(config.get("metrics_path") or DEFAULT_METRICS_PATH)),
-        ("__scheme__", str(config.get("scheme") or DEFAULT_SCHEME)),
-    ):
-        if not labels.get(name):
-            labels[name] = value
-    for name, values in (config.get("params") or {}).items():
-        if values and values[0]:
-            labels["__param_" + name] = values[0]
-    return dict(sorted(labels.items()))
-
-
 def simulate_targets(config: dict, discovered_targets: list, global_config: dict | None = None) -> list:
     """The job's static targets, then ``discovered_targets``, through Prometheus 2.42's target
     pipeline, as ``promtool check service-discovery`` prints them (``{}`` labels when dropped;
@@ -488,7 +454,7 @@ def simulate_targets(config: dict, discovered_targets: list, global_config: dict
             continue
         out.append(
             {
-                "discovered_labels": discovered_labels(discovered, config, global_config),
+                "discovered_labels": dict(sorted(labels_before_relabeling(discovered, config, global_config).items())),
                 "labels": {} if labels is None else dict(sorted(labels.items())),
             }
         )
