@@ -7,7 +7,7 @@ export ANSIBLE_HOME := $(CURDIR)/.tmp/ansible-home
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.tmp/ansible-local
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup site verify teardown test lint sanity unit integration molecule bench clean
+.PHONY: help setup site verify teardown test lint sanity unit integration kube molecule bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,10 +18,13 @@ setup: ## virtualenv, pinned Python deps, collections (no Galaxy needed), Debian
 site: setup ## converge the local inventory: two datacenters and a global on loopback
 	ansible-playbook site.yml
 
+verify: setup ## prove the local federation works: table, topology picture, non-zero exit on failure
+	ansible-playbook playbooks/verify.yml
+
 teardown: setup ## stop and remove every instance of the local inventory
 	ansible-playbook playbooks/teardown.yml
 
-test: setup lint sanity unit integration molecule ## every check CI runs
+test: setup lint sanity unit integration kube molecule ## every check CI runs
 
 lint: setup ## ansible-lint (production profile), yamllint, ruff
 	bash scripts/lint.sh
@@ -35,11 +38,17 @@ unit: setup ## pytest unit tests: pure logic of every plugin
 integration: setup ## pytest integration tests: playbooks against real Prometheus and supervisord
 	python -m pytest tests/integration
 
-molecule: setup ## molecule scenario `default`: the local topology end to end on free ports
-	bash scripts/molecule.sh default
+kube: setup ## pytest tests/kube: the kubernetes role and site.yml on two real kube-apiservers (built once, cached)
+	python -m pytest tests/kube
 
-bench: setup ## figures for 2 and 10 datacenters (see bench/README.md)
+molecule: setup ## molecule scenarios: `default` (the local topology end to end), `kubernetes` (two API servers); `kind` syntax only
+	bash scripts/molecule.sh default
+	bash scripts/molecule.sh kubernetes
+	bash scripts/molecule_syntax.sh kind
+
+bench: setup ## figures: converge/federate for 2 and 10 datacenters, reload latency for 1/10/100 jobs (bench/README.md)
 	python bench/federation.py --datacenters 2 10
+	python bench/reload.py --jobs 1 10 100
 
 clean: ## remove the virtualenv, collections and scratch files
 	rm -rf $(VENV) .tmp collections/ansible_collections

@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
+from figures import fmt, load, median  # noqa: E402
 from fleet import (  # noqa: E402  (needs the path above)
     FAST_INTERVALS,
     Fleet,
@@ -48,7 +48,7 @@ from fleet import (  # noqa: E402  (needs the path above)
 # profile_tasks prints the time since the playbook started under every task banner: the first
 # one after the summary play's banner tells when the servers were converged.
 PROFILE_CALLBACK = "ansible.posix.profile_tasks"
-SUMMARY_PLAY = "Health of every server"
+SUMMARY_PLAY = "Verify - every global has fresh data of every datacenter"
 _PLAY = re.compile(r"^PLAY \[(.*)\] \*+\s*$", re.M)
 _ELAPSED = re.compile(r"^\w+ \d+ \w+ \d{4}\s+[\d:]+ [+-]\d{4} \(([\d:.]+)\)\s+([\d:.]+) \*+\s*$", re.M)
 _TASK_TIME = re.compile(r"^(.+?) -+ ([\d.]+)s$", re.M)
@@ -274,19 +274,6 @@ def bench_once(count: int, run_no: int, keep: bool, top: int) -> Result:
     elif root.exists():
         shutil.rmtree(root)
     return result
-
-
-def median(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
-
-
-def fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,11 +1,13 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Filters over the prometheus.yml engine (docs: normalize_prometheus_config.yml, normalize_scrape_config.yml)."""
+"""Filters over the prometheus.yml engine (docs: normalize_prometheus_config.yml, normalize_scrape_config.yml,
+scrape_preset.yml)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.promfleet.federation.plugins.module_utils import presets
 from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
     DEFAULT_VERSION,
     ConfigError,
@@ -30,6 +32,21 @@ def normalize_scrape_job(job: dict, version: str = DEFAULT_VERSION, global_confi
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def scrape_preset(preset: str | dict, version: str = DEFAULT_VERSION, **options) -> dict:
+    """The scrape job of a preset (presets.PRESETS) built with ``options`` (which may include
+    ``name``, the service of ``kubernetes_service``), checked by the engine. ``preset`` is the
+    preset's name, or a mapping with ``preset`` and the options (for ``map`` over a list)."""
+    if isinstance(preset, dict):
+        options = dict(preset, **options)
+        preset_name = options.pop("preset", None)
+    else:
+        preset_name = preset
+    try:
+        return normalize_scrape_config(presets.preset(preset_name, **options), version)
+    except (presets.PresetError, ConfigError) as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 class FilterModule:
     """promfleet.federation prometheus.yml filters."""
 
@@ -37,4 +54,5 @@ class FilterModule:
         return {
             "normalize_prometheus_config": normalize_prometheus_config,
             "normalize_scrape_config": normalize_scrape_job,
+            "scrape_preset": scrape_preset,
         }

@@ -16,6 +16,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.topology impo
     federation_scrape_configs,
     hosts_on_machine,
     instance_name,
+    kubernetes_name,
 )
 
 # Inventory variables the topology reads; nothing else of a host is touched (no facts).
@@ -26,6 +27,7 @@ _TOPOLOGY_VARS = (
     "prometheus_replica",
     "prometheus_external_labels",
     "prometheus_federation_host",
+    "prometheus_kubernetes",
     "ansible_connection",
     "ansible_host",
     "inventory_hostname",
@@ -101,4 +103,5 @@ class FilterModule:
             "federation_jobs": federation_jobs,
             "same_machine": same_machine,
             "instance_name": instance_name,
+            "kubernetes_name": kubernetes_name,
         }

@@ -11,8 +11,9 @@ directory elsewhere, nothing at the destination touched) or ``apply``:
 2. ``promtool check config`` runs on a validation copy of the new config whose ``rule_files``
    name the staged rule files instead of ``<rules_dir>/*.yml``: promtool checks exactly the bytes
    that will be installed;
-3. the prometheus.yml that is installed now is copied to ``<path>.last-good`` when it still
-   passes validation (engine, and promtool with the rule files installed now);
+3. the prometheus.yml that is installed now is copied to ``<path>.last-good``, and the rule files
+   installed now to ``<path>.last-good-rules.json``, when they still pass validation (engine, and
+   promtool on the config with those rule files): ``restore_last_good`` puts both back;
 4. rule files, then prometheus.yml, are moved into place with ``os.replace`` and their directory
    is fsynced; rule files no longer listed are removed.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import grp
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -51,6 +53,8 @@ from ansible_collections.promfleet.federation.plugins.module_utils.promconfig im
 
 DEFAULT_MODE = 0o640
 LAST_GOOD_SUFFIX = ".last-good"
+# One JSON file {"rules_dir": ..., "files": {name: text}}: a single rename keeps it whole.
+LAST_GOOD_RULES_SUFFIX = ".last-good-rules.json"
 RULES_GLOB = "*.yml"
 PROMTOOL_TIMEOUT = 120
 # Plain file names that the `<rules_dir>/*.yml` glob of the config loads.
@@ -119,6 +123,10 @@ class Plan:
     @property
     def last_good_path(self) -> str:
         return self.path + LAST_GOOD_SUFFIX
+
+    @property
+    def last_good_rules_path(self) -> str:
+        return self.path + LAST_GOOD_RULES_SUFFIX
 
     def rule_path(self, name: str) -> str:
         return os.path.join(self.rules_dir or "", name)
@@ -386,6 +394,20 @@ def write_temp(final_path: str, data: bytes, attributes: FileAttributes, directo
     return temp
 
 
+def remove_leftover_temps(final_path: str) -> list:
+    """Remove the temporary files of ``final_path`` that an interrupted run left behind (the names
+    ``write_temp`` gives); returns their paths."""
+    directory, name = os.path.split(final_path)
+    if not os.path.isdir(directory):
+        return []
+    prefix = "." + name + "."
+    found = [os.path.join(directory, entry) for entry in sorted(os.listdir(directory))
+             if entry.startswith(prefix) and entry.endswith(".tmp")]
+    for path in found:
+        _remove(path)
+    return found
+
+
 def install(temp: str, final_path: str) -> None:
     """Move ``temp`` over ``final_path`` atomically (same directory) and make the rename durable."""
     os.replace(temp, final_path)
@@ -534,6 +556,10 @@ def apply(plan_: Plan, promtool: str | None, version: str = DEFAULT_VERSION) -> 
             _set_attributes(path, plan_.attributes)
         return True
 
+    # A run killed between writing and renaming leaves its temporary files: not loaded by
+    # Prometheus, but clutter that this run clears.
+    for path in [plan_.path, plan_.last_good_path, plan_.last_good_rules_path] + plan_.rule_paths:
+        remove_leftover_temps(path)
     temps = []  # staged files not installed yet: removed whatever happens
     created_dir = None  # a rules_dir made for this run: removed again when validation fails
     try:
@@ -585,25 +611,108 @@ def apply(plan_: Plan, promtool: str | None, version: str = DEFAULT_VERSION) -> 
     return True
 
 
-def _keep_last_good(plan_: Plan, promtool: str | None, version: str) -> None:
-    """Copy the installed prometheus.yml to ``<path>.last-good`` (atomically, with its own owner and
-    mode) when it passes validation and differs from the last-good copy."""
-    current = plan_.current_config
-    if current is None or current == _read(plan_.last_good_path) or not is_good(plan_.path, promtool, version):
-        return
-    st = os.stat(plan_.path)
-    temp = write_temp(plan_.last_good_path, current, FileAttributes(st.st_uid, st.st_gid, st.st_mode & 0o7777))
+def rules_snapshot(rules_dir: str, rules: dict) -> bytes:
+    """The last-good-rules document for ``rules`` (name -> bytes) of ``rules_dir``."""
+    files = {name: data.decode("utf-8", errors="surrogateescape") for name, data in rules.items()}
+    return json.dumps({"rules_dir": rules_dir, "files": files}, sort_keys=True, indent=1).encode("ascii")
+
+
+def _install_copy(path: str, data: bytes, attributes: FileAttributes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in its directory, then a rename)."""
+    temp = write_temp(path, data, attributes)
     try:
-        install(temp, plan_.last_good_path)
+        install(temp, path)
     finally:
         _remove(temp)
 
 
+def _keep_last_good(plan_: Plan, promtool: str | None, version: str) -> None:
+    """Copy the installed prometheus.yml to ``<path>.last-good`` and the installed rule files to
+    ``<path>.last-good-rules.json`` (atomically, with the config's owner and mode) when they pass
+    validation together and differ from the copies kept."""
+    current = plan_.current_config
+    if current is None:
+        return
+    config_kept = current == _read(plan_.last_good_path)
+    snapshot = None if plan_.rules_dir is None else rules_snapshot(plan_.rules_dir, plan_.current_rules)
+    rules_kept = snapshot is None or snapshot == _read(plan_.last_good_rules_path)
+    if (config_kept and rules_kept) or not is_good(plan_.path, promtool, version):
+        return
+    st = os.stat(plan_.path)
+    attributes = FileAttributes(st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    # Rules first: a crash in between leaves new rules with the older config copy, which the
+    # next run (the installed files are unchanged) completes.
+    if not rules_kept:
+        _install_copy(plan_.last_good_rules_path, snapshot, attributes)
+    if not config_kept:
+        _install_copy(plan_.last_good_path, current, attributes)
+
+
+def _restore_rules(config_path: str, attributes: FileAttributes) -> list:
+    """Make the ``*.yml`` files of the kept rules_dir exactly the kept ones; returns the paths
+    written or removed."""
+    data = _read(config_path + LAST_GOOD_RULES_SUFFIX)
+    if data is None:
+        return []
+    try:
+        snapshot = json.loads(data.decode("ascii"))
+        rules_dir = snapshot["rules_dir"]
+        wanted = {name: text.encode("utf-8", errors="surrogateescape") for name, text in snapshot["files"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigFileError("%s%s is not a last-good rules file (%s); it was not restored"
+                              % (config_path, LAST_GOOD_RULES_SUFFIX, exc)) from None
+    if not os.path.isdir(rules_dir):
+        os.mkdir(rules_dir, _dir_mode(attributes.mode))
+    current = _current_rules(rules_dir)
+    touched = []
+    for name in sorted(wanted):
+        if not RULE_FILE_NAME.match(name):
+            continue  # never write outside rules_dir, whatever the file says
+        if current.get(name) != wanted[name]:
+            _install_copy(os.path.join(rules_dir, name), wanted[name], attributes)
+            touched.append(os.path.join(rules_dir, name))
+    for name in sorted(set(current) - set(wanted)):
+        os.remove(os.path.join(rules_dir, name))
+        touched.append(os.path.join(rules_dir, name))
+    if touched:
+        _fsync_dir(rules_dir)
+    return touched
+
+
+def restore_last_good(config_path: str) -> list:
+    """Put back the last good rule files, then ``<config_path>.last-good`` over ``config_path``,
+    each atomically with the owner and mode of ``config_path``; returns the paths that changed
+    (empty when there is no copy or the files already equal it)."""
+    last_good = _read(config_path + LAST_GOOD_SUFFIX)
+    if last_good is None:
+        return []
+    st = os.stat(config_path)
+    attributes = FileAttributes(st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    touched = _restore_rules(config_path, attributes)
+    if _read(config_path) != last_good:
+        _install_copy(config_path, last_good, attributes)
+        touched.append(config_path)
+    return touched
+
+
+def newest_mtime(plan_: Plan) -> float | None:
+    """The latest modification time of the installed files: prometheus.yml, the rule files and
+    rules_dir (a removed rule file changes only the directory); None when nothing is installed.
+    A server that loaded its configuration before this time has not loaded these files."""
+    paths = [plan_.path] + ([plan_.rules_dir] + plan_.rule_paths if plan_.rules_dir else [])
+    times = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            times.append(os.stat(path).st_mtime)
+    return max(times) if times else None
+
+
 def result(plan_: Plan, changed: bool) -> dict:
     """What the module returns (secrets redacted): changed, checksum, path, rule_files, backup_path,
-    config, diff."""
+    mtime, config, diff."""
     last_good = plan_.last_good_path
     return {
+        "mtime": newest_mtime(plan_),
         "changed": changed,
         "checksum": plan_.checksum,
         "path": plan_.path,

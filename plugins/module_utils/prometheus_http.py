@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """The HTTP client for a Prometheus server, and the reload logic built on it.
 
-One client (``PrometheusClient``, on ``ansible.module_utils.urls.open_url``, so modules need no
+One client (``PrometheusClient``, on ``ansible.module_utils.urls.Request``, so modules need no
 extra library) is used by the ``prometheus_info`` and ``prometheus_reload`` modules. The parsing of
 what Prometheus answers (the text exposition format of ``/metrics``, the ``{"status": ...}``
 envelope of ``/api/v1``) and the comparison of a configuration file with the one the server
@@ -12,8 +12,9 @@ Reload (``reload``): the state before is read from ``/metrics``; the reload is t
 ``POST /-/reload`` or by SIGHUP (to a pid, through supervisord or systemd); it counts as done only
 when ``prometheus_config_last_reload_successful`` is 1 AND
 ``prometheus_config_last_reload_success_timestamp_seconds`` is newer than before. When it fails and
-``<config_path>.last-good`` exists, that file is copied back atomically and reloaded, and the
-failure is reported with Prometheus' own error text.
+``<config_path>.last-good`` exists, it and the last good rule files are copied back atomically
+(``config_file.restore_last_good``) and reloaded, and the failure is reported with Prometheus' own
+error text.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import Request, make_context
 
 from ansible_collections.promfleet.federation.plugins.module_utils import config_file
 
@@ -282,6 +283,15 @@ class PrometheusClient:
         self.client_cert = client_cert
         self.client_key = client_key
         self.timeout = timeout
+        self._context = None
+
+    def _ssl_context(self):
+        """One SSL context for every request: building it loads the CA bundle, which costs more
+        than a reload (open_url would build one per request, even for plain http)."""
+        if self._context is None:
+            self._context = make_context(cafile=self.ca_path, validate_certs=self.validate_certs,
+                                         client_cert=self.client_cert, client_key=self.client_key)
+        return self._context
 
     @classmethod
     def from_params(cls, params: dict) -> PrometheusClient:
@@ -308,20 +318,17 @@ class PrometheusClient:
         if self.bearer_token:
             headers["Authorization"] = "Bearer " + self.bearer_token
         try:
-            response = open_url(
+            response = Request().open(
+                method,
                 url,
-                method=method,
                 headers=headers,
                 timeout=self.timeout,
-                validate_certs=self.validate_certs,
                 url_username=self.username,
                 url_password=self.password,
                 force_basic_auth=bool(self.username),
-                client_cert=self.client_cert,
-                client_key=self.client_key,
-                ca_path=self.ca_path,
                 use_netrc=False,
                 http_agent="promfleet.federation",
+                context=self._ssl_context(),
             )
             return response.read().decode("utf-8", errors="replace")
         except HTTPError as exc:
@@ -546,29 +553,6 @@ def promtool_details(config_path: str | None, promtool: str | None) -> str:
     return "; promtool check config %s says: %s" % (config_path, " ".join(output.split()))
 
 
-def restore_last_good(config_path: str) -> bool:
-    """Copy ``<config_path>.last-good`` over ``config_path`` atomically (temp file in the same
-    directory, same owner and mode as the file replaced, os.replace); False when there is no
-    last-good copy or it equals the file."""
-    last_good = config_path + config_file.LAST_GOOD_SUFFIX
-    if not os.path.isfile(last_good):
-        return False
-    with open(last_good, "rb") as handle:
-        data = handle.read()
-    with open(config_path, "rb") as handle:
-        if handle.read() == data:
-            return False
-    st = os.stat(config_path)
-    attributes = config_file.FileAttributes(st.st_uid, st.st_gid, st.st_mode & 0o7777)
-    temp = config_file.write_temp(config_path, data, attributes)
-    try:
-        config_file.install(temp, config_path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-    return True
-
-
 def compare_with_file(client: PrometheusClient, config_path: str) -> list:
     """``config_differences`` between ``config_path`` on disk and what the server reports."""
     try:
@@ -621,7 +605,8 @@ def reload(
 ) -> dict:
     """Reload and verify (see the module docstring); returns the module's result, raises
     ReloadError (with the result) when the reload fails, PrometheusError when it cannot start."""
-    result = {"changed": True, "method": trigger.method, "rolled_back": False, "config_differences": []}
+    result = {"changed": True, "method": trigger.method, "rolled_back": False, "restored_files": [],
+              "config_differences": []}
     if check_mode:
         state = client.reload_state()
         trigger.check()
@@ -650,19 +635,24 @@ def reload(
         return result
 
     message = "reload with %s failed: %s" % (trigger.describe(), first["error"])
-    if not (rollback and config_path and restore_last_good(config_path)):
-        if rollback and config_path:
-            message += "; no rollback: %s%s is missing or equals the file" % (config_path, config_file.LAST_GOOD_SUFFIX)
+    if not (rollback and config_path):
+        raise ReloadError(message, result)
+    try:
+        result["restored_files"] = config_file.restore_last_good(config_path)
+    except (config_file.ConfigFileError, OSError) as exc:
+        raise ReloadError(message + "; the rollback failed: %s" % exc, result) from None
+    if not result["restored_files"]:
+        message += "; no rollback: %s%s is missing or equals the file" % (config_path, config_file.LAST_GOOD_SUFFIX)
         raise ReloadError(message, result)
 
     result["rolled_back"] = True
     second = _attempt(client, trigger, timeout, config_path, promtool)
     result["last_reload_success_timestamp"]["after"] = second["after"]["timestamp"]
-    last_good = config_path + config_file.LAST_GOOD_SUFFIX
+    restored = ", ".join(result["restored_files"])
     if second["ok"]:
-        message += ("; rolled back: %s was restored from %s and reloaded, verified in %.3f s"
-                    % (config_path, last_good, second["seconds"]))
+        message += "; rolled back: restored %s from the last good copies and reloaded, verified in %.3f s" % (
+            restored, second["seconds"])
     else:
-        message += ("; rolled back: %s was restored from %s, but reloading it failed too: %s"
-                    % (config_path, last_good, second["error"]))
+        message += "; rolled back: restored %s from the last good copies, but reloading them failed too: %s" % (
+            restored, second["error"])
     raise ReloadError(message, result)

@@ -9,6 +9,7 @@ inventory variables; nothing here reads facts, so the result is the same under `
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 # These defaults are also the defaults of the `prometheus` role (a unit test keeps them equal).
 DEFAULT_LISTEN_ADDRESS = "0.0.0.0"
@@ -34,6 +35,13 @@ class TopologyError(ValueError):
 def instance_name(inventory_hostname: str) -> str:
     """Service and directory name of the Prometheus that ``inventory_hostname`` stands for."""
     return "promfleet-" + _INSTANCE_UNSAFE.sub("_", inventory_hostname)
+
+
+def kubernetes_name(inventory_hostname: str) -> str:
+    """Default name of a server's Kubernetes objects: its instance name as a DNS label (lower case,
+    letters, digits and '-') short enough for a StatefulSet's pod labels (52 characters)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", instance_name(inventory_hostname).lower())[:52]
+    return name.strip("-")
 
 
 def machine_key(hostvars: dict) -> str:
@@ -106,6 +114,31 @@ def _external_labels(host: str, hostvars: dict, own: dict, problems: list[str]) 
     return labels
 
 
+def _federation_url(host: str, kubernetes: object, problems: list[str]) -> tuple:
+    """(scheme, host:port, path prefix) of a Kubernetes server's ``federation_url``, the address
+    (NodePort, LoadBalancer or Ingress) other servers reach it by; None and a problem when unusable."""
+    if not isinstance(kubernetes, dict):
+        problems.append("host '%s': prometheus_kubernetes must be a mapping (kubeconfig, context, namespace, "
+                        "federation_url, ...), got %s" % (host, type(kubernetes).__name__))
+        return None
+    raw = kubernetes.get("federation_url")
+    parts = urlsplit(str(raw)) if raw else None
+    try:
+        port = parts.port if parts else None
+        port_ok = True
+    except ValueError:  # not a number, or out of range
+        port, port_ok = None, False
+    if (not parts or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+            or not port_ok):
+        problems.append(
+            "host '%s': prometheus_kubernetes.federation_url %r must be the http(s) URL other servers reach this "
+            "Prometheus by, such as http://10.0.0.5:30090 (a NodePort) or https://prometheus.eu.example.com "
+            "(an Ingress)" % (host, raw))
+        return None
+    port = port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, "%s:%d" % (_url_host(parts.hostname), port), parts.path.rstrip("/")
+
+
 def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | None,
             problems: list[str]) -> dict:
     listen = str(hostvars.get("prometheus_listen_address", DEFAULT_LISTEN_ADDRESS))
@@ -113,19 +146,38 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
     replica = str(hostvars.get("prometheus_replica") or host)
     own = {"datacenter": datacenter, "replica": replica} if datacenter else {"replica": replica}
     target = "%s:%s" % (_url_host(reach_host(hostvars, listen)), port)
-    return {
+    server = {
         "name": host,
         "instance": instance_name(host),
         "role": role,
         "group": group,
         "datacenter": datacenter,
+        "deployment": "host",
         "listen_address": listen,
         "port": port,
+        "scheme": "http",
+        "path_prefix": "",
         "target": target,
         "url": "http://%s" % target,
         "machine": machine_key(hostvars),
         "external_labels": _external_labels(host, hostvars, own, problems),
     }
+    if "prometheus_kubernetes" in hostvars:
+        reached = _federation_url(host, hostvars["prometheus_kubernetes"], problems)
+        if reached:
+            scheme, target, prefix = reached
+            kubernetes = hostvars["prometheus_kubernetes"]
+            server.update(
+                # the name the kubernetes role gives the server's objects
+                deployment="kubernetes", kubernetes_name=str(kubernetes.get("name") or kubernetes_name(host)),
+                scheme=scheme, path_prefix=prefix, target=target,
+                url="%s://%s%s" % (scheme, target, prefix),
+                # a cluster namespace, not a machine: no machine-wide steps, no port clash on a host
+                machine="kubernetes:%s/%s/%s" % (kubernetes.get("kubeconfig") or "in-cluster",
+                                                 kubernetes.get("context") or "", kubernetes.get("namespace") or ""),
+                port=None,
+            )
+    return server
 
 
 def _vars_of(hostvars: dict[str, dict], host: str) -> dict:
@@ -348,11 +400,13 @@ def federation_scrape_configs(topology: dict, match: list, interval: str, timeou
     """One federation scrape job per datacenter, for the global servers."""
     jobs = []
     for dc in topology["datacenters"]:
+        first = dc["servers"][0] if dc["servers"] else {}
+        in_cluster = first.get("deployment") == "kubernetes"
         jobs.append({
             "job_name": "federate-%s" % dc["name"],
             "honor_labels": True,
-            "metrics_path": "/federate",
-            "scheme": scheme,
+            "metrics_path": (first.get("path_prefix", "") if in_cluster else "") + "/federate",
+            "scheme": first["scheme"] if in_cluster else scheme,
             "scrape_interval": interval,
             "scrape_timeout": timeout,
             "params": {"match[]": list(match)},

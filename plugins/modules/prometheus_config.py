@@ -22,7 +22,9 @@ description:
     directory), so a process killed at any time leaves the old or the new file, never part of one.
   - Before the installed C(prometheus.yml) is replaced, it is copied to C(<path>.last-good) when
     it still passes validation (engine, and promtool with the rule files then installed), for a
-    rollback. The rule files are not backed up.
+    rollback by M(promfleet.federation.prometheus_reload). When the module manages the rule files
+    (O(rule_files) given), the rule files installed at that moment are kept with it, in one file
+    C(<path>.last-good-rules.json), written atomically.
   - Files whose content and attributes are already right are not touched, not even their mtime.
   - Secrets (passwords, credentials, bearer tokens, client secrets, secret headers) never appear
     in the returned values, in the diff or in the logged module arguments; they show as
@@ -176,6 +178,15 @@ rule_files:
   type: list
   elements: str
   sample: [/etc/prometheus/rules/aggregates.yml]
+mtime:
+  description:
+    - The latest modification time (seconds since the epoch) of the installed prometheus.yml, rule
+      files and rules directory, after this run; null when none exists (check mode on a new host).
+    - A server whose C(prometheus_config_last_reload_success_timestamp_seconds) is older has not
+      loaded these files, for instance after a run that was interrupted between writing and reloading.
+  returned: always
+  type: float
+  sample: 1795716000.123
 backup_path:
   description:
     - Path of the last good prometheus.yml (C(<path>.last-good)) when there is one, else null.

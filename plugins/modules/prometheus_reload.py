@@ -19,7 +19,9 @@ description:
   - With O(config_path), the configuration the server reports afterwards (C(/api/v1/status/config))
     is compared with the file; see O(config_path) for what "equal" means. A difference fails the task.
   - When the reload fails and O(rollback) is true, C(<config_path>.last-good) (kept by
-    M(promfleet.federation.prometheus_config)) is copied back over O(config_path) atomically,
+    M(promfleet.federation.prometheus_config)) is copied back over O(config_path) atomically, and
+    the rule files kept with it in C(<config_path>.last-good-rules.json) are put back in their
+    directory (files written since are removed),
     Prometheus is reloaded again and that reload is verified; the task still FAILS, with
     Prometheus' own error text and a note that the rollback happened (RV(rolled_back)).
   - The error text is, for O(method=http), the body of Prometheus' HTTP 500 answer
@@ -83,10 +85,11 @@ options:
     type: path
   rollback:
     description:
-      - On a failed reload, restore O(config_path) from C(<config_path>.last-good) (a temporary file
-        in the same directory, then a rename; owner and mode of the file replaced) and reload again.
-      - Nothing is restored without O(config_path), or when the last-good file is missing or equal
-        to O(config_path). Rule files are not restored (they have no last-good copy).
+      - On a failed reload, restore O(config_path) from C(<config_path>.last-good) and the rule files
+        from C(<config_path>.last-good-rules.json) (each a temporary file in the same directory, then
+        a rename; owner and mode of O(config_path)), and reload again.
+      - Nothing is restored without O(config_path), or when the last-good file is missing. When the
+        files already equal the last good ones, nothing is restored and the task fails saying so.
     type: bool
     default: true
   timeout:
@@ -176,10 +179,16 @@ last_reload_success_timestamp:
       type: float
   sample: {before: 1795716000.123, after: 1795716060.456}
 rolled_back:
-  description: Whether O(config_path) was restored from C(<config_path>.last-good) and reloaded.
+  description: Whether the last good files were restored and reloaded.
   returned: always
   type: bool
   sample: false
+restored_files:
+  description: The files the rollback wrote or removed (the config and rule files), in that order.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/prometheus/rules/alerts.yml, /etc/prometheus/prometheus.yml]
 config_differences:
   description:
     - With O(config_path), where the configuration the server reports differs from the file
@@ -243,7 +252,7 @@ def main() -> None:
     except prometheus_http.ReloadError as exc:
         module.fail_json(msg=str(exc), **exc.result)
     except (prometheus_http.PrometheusError, OSError) as exc:
-        module.fail_json(msg=str(exc), method=params["method"], rolled_back=False)
+        module.fail_json(msg=str(exc), method=params["method"], rolled_back=False, restored_files=[])
     module.exit_json(**result)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fleet import federated_datacenters, metric, query, wait_for
-from it_support import assert_succeeded, config_files
+from fleet import federated_datacenters, query, wait_for
+from it_support import assert_succeeded, config_files, server_readings
 
 # A rule group of the user's own; its `job:` series is one the global federates by default.
 EXTRA_RULE = "job:it_probe_up:max"
@@ -17,18 +17,9 @@ EXTRA_RULES = {"datacenter_extra_recording_rules": [
     {"name": "it_probe", "rules": [{"record": EXTRA_RULE, "expr": "max by (job) (up)"}]},
 ]}
 
-START_TIME = "process_start_time_seconds"
-RELOADED_AT = "prometheus_config_last_reload_success_timestamp_seconds"
-
 
 def datacenters_of(samples: list[dict]) -> set[str]:
     return {sample["metric"].get("datacenter") for sample in samples}
-
-
-def server_readings(fleet) -> dict[str, dict[str, float]]:
-    """When each server started, and when it last loaded its configuration."""
-    return {h: {"started": metric(fleet.url(h), START_TIME), "reloaded": metric(fleet.url(h), RELOADED_AT)}
-            for h in fleet.hosts()}
 
 
 def test_global_receives_every_datacenter(federation):

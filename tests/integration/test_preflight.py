@@ -176,3 +176,29 @@ def test_selector_matching_every_series_is_warned_about(federation):
     warnings = [line for line in run.output.splitlines() if line.startswith("[WARNING]")]
     assert any(selector in line and "matches every series" in line for line in warnings), (
         "no [WARNING] about %s matching every series; warnings were:\n%s" % (selector, "\n".join(warnings)))
+
+
+def test_an_unauthenticated_lifecycle_api_beyond_loopback_is_refused_before_any_change(fleet):
+    run = run_site(fleet, {
+        "datacenters": {"children": {
+            "dc_eu_west_1": {"vars": {"datacenter": "eu-west-1"}, "hosts": {"eu-west-1-prom-a": server(
+                fleet, "a", prometheus_listen_address="0.0.0.0", prometheus_extra_flags=["--web.enable-lifecycle"])}},
+        }},
+        **global_group(fleet),
+    })
+    assert_refused_before_any_change(
+        run, fleet, "host 'eu-west-1-prom-a': prometheus_extra_flags turns on --web.enable-lifecycle while",
+        "Listen on 127.0.0.1, add --web.config.file=<file with basic_auth_users>")
+
+
+def test_a_kubernetes_server_without_a_usable_federation_url_is_refused_before_any_change(fleet):
+    run = run_site(fleet, {
+        "datacenters": {"children": {
+            "dc_eu_west_1": {"vars": {"datacenter": "eu-west-1"}, "hosts": {"eu-west-1-prom-a": server(
+                fleet, "a", prometheus_kubernetes={"namespace": "monitoring", "federation_url": "10.0.0.5:30090"})}},
+        }},
+        **global_group(fleet),
+    })
+    assert_refused_before_any_change(
+        run, fleet, "host 'eu-west-1-prom-a': prometheus_kubernetes.federation_url '10.0.0.5:30090' must be the "
+        "http(s) URL other servers reach this Prometheus by")

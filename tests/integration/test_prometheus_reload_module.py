@@ -7,18 +7,15 @@ localhost -m`` (``fleet.run_module``).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from fleet import free_ports, metric, run_module, wait_for
-from it_support import scratch_root
+from fleet import run_module
+from standalone import PrometheusProcess
 
 PROMETHEUS = shutil.which("prometheus")
 MODULE = "promfleet.federation.prometheus_reload"
@@ -26,83 +23,6 @@ MODULE = "promfleet.federation.prometheus_reload"
 pytestmark = pytest.mark.skipif(not PROMETHEUS, reason="needs prometheus (Debian's package)")
 
 BAD_RULES = {"groups": [{"name": "broken", "rules": [{"record": "job:up:sum", "expr": "sum by (job) (up"}]}]}
-
-
-class PrometheusProcess:
-    """A Prometheus in its own scratch root (0755 parents), on a free port of 127.0.0.1."""
-
-    def __init__(self, name: str, lifecycle: bool = True) -> None:
-        self.root = scratch_root(name)
-        self.port = free_ports(1)[0]
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.config_path = self.root / "prometheus.yml"
-        self.lifecycle = lifecycle
-        self.process: subprocess.Popen | None = None
-        self.log = self.root / "prometheus.log"
-
-    def config(self, *jobs: str, rule_file: str | None = None, extra_job: dict | None = None) -> dict:
-        """A config scraping the server itself as job ``self`` plus one job per name in ``jobs``
-        (targets that do not listen: they only have to be known)."""
-        scrape_configs = [{"job_name": "self", "static_configs": [{"targets": ["127.0.0.1:%d" % self.port]}]}]
-        for job in jobs:
-            scrape_configs.append({"job_name": job, "static_configs": [{"targets": ["127.0.0.1:1"]}]})
-        if extra_job:
-            scrape_configs.append(extra_job)
-        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": scrape_configs}
-        if rule_file:
-            config["rule_files"] = [rule_file]
-        return config
-
-    def write_config(self, config: dict) -> bytes:
-        data = yaml.safe_dump(config, sort_keys=False).encode()
-        self.config_path.write_bytes(data)
-        return data
-
-    def start(self, config: dict) -> None:
-        self.write_config(config)
-        command = [
-            PROMETHEUS,
-            "--config.file=%s" % self.config_path,
-            "--storage.tsdb.path=%s" % (self.root / "data"),
-            "--web.listen-address=127.0.0.1:%d" % self.port,
-        ]
-        if self.lifecycle:
-            command.append("--web.enable-lifecycle")
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self.ready, 30, what="Prometheus on port %d to be ready" % self.port)
-
-    def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError("Prometheus exited:\n" + self.log.read_text()[-3000:])
-        return metric(self.url, "prometheus_config_last_reload_successful") == 1
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=20)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def active_jobs(self) -> set:
-        """Jobs of the active targets (what the scrape manager runs now)."""
-        with urllib.request.urlopen(self.url + "/api/v1/targets?state=active", timeout=10) as response:
-            targets = json.load(response)["data"]["activeTargets"]
-        return {target["labels"]["job"] for target in targets}
-
-    def wait_for_jobs(self, present: set, absent: set = frozenset()) -> None:
-        """Target updates reach the scrape manager a few seconds after a reload (discovery throttle)."""
-        def settled():
-            jobs = self.active_jobs()
-            return present <= jobs and not absent & jobs
-
-        wait_for(settled, 20, what="active jobs to include %s and not %s" % (sorted(present), sorted(absent)))
-
-    def metric(self, name: str) -> float:
-        return metric(self.url, name)
 
 
 def server_fixture(request, lifecycle: bool):
@@ -184,8 +104,9 @@ def test_bad_config_is_rolled_back_from_last_good(server, method):
         assert "prometheus_config_last_reload_successful is 0" in result["msg"]
     assert "promtool check config %s says" % server.config_path in result["msg"]
     assert "bad_rules.yml: 4:11: group \"broken\", rule 1" in result["msg"]
-    assert "rolled back: %s was restored from %s.last-good and reloaded, verified in" % (
-        server.config_path, server.config_path) in result["msg"]
+    assert "rolled back: restored %s from the last good copies and reloaded, verified in" % (
+        server.config_path) in result["msg"]
+    assert result["restored_files"] == [str(server.config_path)]
     assert server.config_path.read_bytes() == good
     server.wait_for_jobs({"good_only"}, {"bad_new"})
     assert server.metric("prometheus_config_last_reload_successful") == 1
@@ -255,3 +176,37 @@ def test_server_running_another_file_fails_the_comparison(server):
     assert result.get("failed") is True, result
     assert "the reload succeeded, but the configuration the server reports is not %s" % other in result["msg"]
     assert "scrape_configs[1].job_name: 'other_job' in the file, 'good_only' on the server" in result["msg"]
+
+
+GOOD_RULES = {"groups": [{"name": "kept", "rules": [{"record": "job:up:kept", "expr": "max by (job) (up)"}]}]}
+
+
+def test_a_broken_rule_file_applied_partly_is_rolled_back_with_the_rule_files_kept_by_prometheus_config(server):
+    # Written by prometheus_config twice: the first set becomes last-good, the second one carries a rule
+    # file with invalid PromQL (promtool switched off, as on a host without it). Prometheus loads the
+    # new scrape job but not the rules: the reload fails, and both files go back.
+    def write(jobs: list, rule_files: dict, promtool: str) -> dict:
+        config = server.config(*jobs)
+        config.pop("rule_files", None)
+        return run_module("promfleet.federation.prometheus_config", {
+            "path": str(server.config_path), "config": config, "rule_files": rule_files,
+            "validate_with_promtool": promtool})
+
+    assert not write(["good_only"], {"kept.yml": GOOD_RULES}, "always").get("failed")
+    assert not run_module(MODULE, reload_args(server)).get("failed")
+    assert not write(["good_only", "partly"], {"broken.yml": BAD_RULES}, "never").get("failed")
+    started = server.metric("process_start_time_seconds")
+
+    result = run_module(MODULE, reload_args(server))
+
+    rules_dir = server.root / "rules"
+    assert result.get("failed") is True and result["rolled_back"] is True, result
+    assert result["restored_files"] == [str(rules_dir / "kept.yml"), str(rules_dir / "broken.yml"),
+                                        str(server.config_path)]
+    assert sorted(p.name for p in rules_dir.glob("*.yml")) == ["kept.yml"]
+    assert "restored %s, %s, %s from the last good copies and reloaded, verified in" % tuple(
+        result["restored_files"]) in result["msg"]
+    assert "broken.yml" in result["msg"] and 'group \"broken\", rule 1' in result["msg"]
+    server.wait_for_jobs({"good_only"}, {"partly"})
+    assert server.metric("prometheus_config_last_reload_successful") == 1
+    assert server.metric("process_start_time_seconds") == started

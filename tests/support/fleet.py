@@ -97,6 +97,7 @@ class Fleet:
             "prometheus_config_dir": str(self.root / "etc") + "/{{ prometheus_instance }}",
             "prometheus_data_dir": str(self.root / "data") + "/{{ prometheus_instance }}",
             "prometheus_log_dir": str(self.root / "log"),
+            "prometheus_report_dir": str(self.root / "report"),
             **FAST_INTERVALS,
             **self.extra_vars,
         }
@@ -118,10 +119,18 @@ class Fleet:
             },
         }}
 
-    def write_inventory(self, name: str = "hosts.yml", datacenters: list[str] | None = None) -> Path:
+    @staticmethod
+    def datacenter_host(inventory: dict, datacenter: str) -> dict:
+        """The variables of ``datacenter``'s server in ``inventory`` (from ``inventory()``), to change in place."""
+        group = inventory["all"]["children"]["datacenters"]["children"][group_name(datacenter)]
+        return group["hosts"][Fleet.server_of(datacenter)]
+
+    def write_inventory(self, name: str = "hosts.yml", datacenters: list[str] | None = None,
+                        data: dict | None = None) -> Path:
+        """Write ``data`` (default: ``inventory(datacenters)``) to ``<root>/inventory/<name>``."""
         path = self.root / "inventory" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(self.inventory(datacenters), sort_keys=False))
+        path.write_text(yaml.safe_dump(self.inventory(datacenters) if data is None else data, sort_keys=False))
         return path
 
     def run(self, playbook: str, inventory: Path | list[Path] | None = None, *args: str,

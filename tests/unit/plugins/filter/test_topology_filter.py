@@ -19,7 +19,7 @@ from ansible_collections.promfleet.federation.plugins.filter.topology import (
     same_machine,
     topology,
 )
-from ansible_collections.promfleet.federation.plugins.module_utils.topology import instance_name
+from ansible_collections.promfleet.federation.plugins.module_utils.topology import instance_name, kubernetes_name
 
 
 def load_hostvars(path, inventory_yaml: str) -> HostVars:
@@ -82,8 +82,11 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "role": "datacenter",
         "group": "dc_us",
         "datacenter": "us-east",
+        "deployment": "host",
         "listen_address": "0.0.0.0",
         "port": 9191,
+        "scheme": "http",
+        "path_prefix": "",
         "target": "10.0.2.1:9191",
         "url": "http://10.0.2.1:9191",
         "machine": "10.0.2.1",
@@ -334,10 +337,40 @@ def test_same_machine_works_for_a_host_not_in_the_list(hostvars_of):
 
 # --- the plugin -------------------------------------------------------------------------------
 
-def test_the_filter_module_exposes_topology_federation_jobs_same_machine_and_instance_name():
+def test_the_filter_module_exposes_topology_federation_jobs_same_machine_and_the_names():
     assert FilterModule().filters() == {
         "topology": topology,
         "federation_jobs": federation_jobs,
         "same_machine": same_machine,
         "instance_name": instance_name,
+        "kubernetes_name": kubernetes_name,
+    }
+
+
+def test_prometheus_kubernetes_of_a_datacenter_group_makes_its_servers_kubernetes_ones(hostvars_of):
+    result = topology(hostvars_of("""
+        all:
+          children:
+            datacenters:
+              children:
+                dc_eu:
+                  vars:
+                    datacenter: eu-west
+                    prometheus_kubernetes: {context: eu, namespace: monitoring, federation_url: "http://10.0.0.5:30090"}
+                  hosts:
+                    eu-k8s: {ansible_connection: local}
+                dc_us:
+                  vars:
+                    datacenter: us-east
+                    prometheus_kubernetes: {context: us, namespace: monitoring, federation_url: "http://10.0.1.5:30090"}
+                  hosts:
+                    us-k8s: {ansible_connection: local}
+            prometheus_global:
+              hosts:
+                g1: {ansible_host: 10.0.9.1}
+    """))
+    assert {name: (s["deployment"], s["target"]) for name, s in result["servers"].items()} == {
+        "eu-k8s": ("kubernetes", "10.0.0.5:30090"),
+        "us-k8s": ("kubernetes", "10.0.1.5:30090"),
+        "g1": ("host", "10.0.9.1:9090"),
     }

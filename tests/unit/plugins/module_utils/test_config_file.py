@@ -25,6 +25,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.config_file i
     parse_mode,
     plan,
     render,
+    restore_last_good,
     result,
     validation_copy,
 )
@@ -157,6 +158,18 @@ def test_only_the_changed_rule_file_is_replaced(tmp_path):
     assert after["rules/b.yml"][0] == render(other)
 
 
+def test_temporary_files_left_by_an_interrupted_run_are_removed_by_the_next_write(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES})
+    leftovers = [tmp_path / ".prometheus.yml.x1y2.tmp", tmp_path / "rules" / ".a.yml.k3j4.tmp",
+                 tmp_path / ".prometheus.yml.last-good.q9.tmp"]
+    for path in leftovers:
+        path.write_text("half a fi")
+    (tmp_path / ".unrelated.tmp").write_text("not ours")
+    assert write(tmp_path, config=with_password("p"), rule_files={"a.yml": RULES}) is True
+    assert [p for p in leftovers if p.exists()] == []
+    assert (tmp_path / ".unrelated.tmp").exists()
+
+
 def test_the_destination_is_replaced_by_a_rename_never_written_in_place(tmp_path):
     write(tmp_path)
     old = (tmp_path / "prometheus.yml").read_bytes()
@@ -219,6 +232,105 @@ def test_a_first_write_has_no_last_good(tmp_path):
     apply(written, None)
     assert not (tmp_path / "prometheus.yml.last-good").exists()
     assert result(written, True)["backup_path"] is None
+
+
+def test_the_replaced_rule_files_are_kept_with_the_config(tmp_path):
+    other = {"groups": [{"name": "other", "rules": [{"record": "x:up", "expr": "up"}]}]}
+    write(tmp_path, rule_files={"a.yml": RULES})
+    kept_rule = (tmp_path / "rules" / "a.yml").read_bytes()
+    write(tmp_path, rule_files={"b.yml": other})
+    kept = yaml.safe_load((tmp_path / "prometheus.yml.last-good-rules.json").read_text())
+    assert kept == {"rules_dir": str(tmp_path / "rules"), "files": {"a.yml": kept_rule.decode()}}
+
+
+def test_a_rules_only_change_updates_the_kept_rules(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES})
+    write(tmp_path, rule_files={"a.yml": RULES, "b.yml": RULES})
+    assert (tmp_path / "prometheus.yml.last-good").read_bytes() == (tmp_path / "prometheus.yml").read_bytes()
+    kept = yaml.safe_load((tmp_path / "prometheus.yml.last-good-rules.json").read_text())
+    assert sorted(kept["files"]) == ["a.yml"]
+
+
+# --- restoring the last good files ----------------------------------------------------------------
+
+
+def test_restore_puts_back_config_and_rules_and_removes_newer_rule_files(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES})
+    before = listing(tmp_path / "rules"), (tmp_path / "prometheus.yml").read_bytes()
+    write(tmp_path, config=with_password("p"), rule_files={"b.yml": RULES})
+    touched = restore_last_good(str(tmp_path / "prometheus.yml"))
+    assert touched == [str(tmp_path / "rules" / "a.yml"), str(tmp_path / "rules" / "b.yml"),
+                       str(tmp_path / "prometheus.yml")]
+    assert (tmp_path / "prometheus.yml").read_bytes() == before[1]
+    assert {name: data for name, (data, _mtime, _ino) in listing(tmp_path / "rules").items()} == {
+        name: data for name, (data, _mtime, _ino) in before[0].items()}
+
+
+def test_restore_keeps_the_mode_of_the_config_and_leaves_no_temporary_file(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES}, attributes=FileAttributes(mode=0o640))
+    write(tmp_path, config=with_password("p"), rule_files={}, attributes=FileAttributes(mode=0o640))
+    restore_last_good(str(tmp_path / "prometheus.yml"))
+    for path in [tmp_path / "prometheus.yml", tmp_path / "rules" / "a.yml"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_restore_of_files_equal_to_the_last_good_ones_touches_nothing(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES})
+    write(tmp_path, config=with_password("p"), rule_files={"a.yml": RULES})
+    restore_last_good(str(tmp_path / "prometheus.yml"))
+    files = listing(tmp_path)
+    assert restore_last_good(str(tmp_path / "prometheus.yml")) == []
+    assert listing(tmp_path) == files
+
+
+def test_restore_without_a_copy_does_nothing(tmp_path):
+    (tmp_path / "prometheus.yml").write_text("bad: 1\n")
+    assert restore_last_good(str(tmp_path / "prometheus.yml")) == []
+    assert (tmp_path / "prometheus.yml").read_text() == "bad: 1\n"
+
+
+def test_restore_of_a_config_without_managed_rules_leaves_rule_files_alone(tmp_path):
+    write(tmp_path)
+    write(tmp_path, config=with_password("p"))
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "by-hand.yml").write_text("groups: []\n")
+    assert restore_last_good(str(tmp_path / "prometheus.yml")) == [str(tmp_path / "prometheus.yml")]
+    assert (tmp_path / "rules" / "by-hand.yml").exists()
+
+
+def test_a_damaged_rules_copy_is_an_error_naming_it_and_the_config_stays(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES})
+    write(tmp_path, config=with_password("p"), rule_files={"a.yml": RULES})
+    (tmp_path / "prometheus.yml.last-good-rules.json").write_text("{not json")
+    installed = (tmp_path / "prometheus.yml").read_bytes()
+    with pytest.raises(ConfigFileError, match=r"prometheus.yml.last-good-rules.json is not a last-good rules file"):
+        restore_last_good(str(tmp_path / "prometheus.yml"))
+    assert (tmp_path / "prometheus.yml").read_bytes() == installed
+
+
+def test_restore_never_writes_outside_the_rules_dir(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES})
+    write(tmp_path, config=with_password("p"), rule_files={"a.yml": RULES})
+    copy = tmp_path / "prometheus.yml.last-good-rules.json"
+    copy.write_text(copy.read_text().replace('"a.yml"', '"../escape.yml"'))
+    restore_last_good(str(tmp_path / "prometheus.yml"))
+    assert not (tmp_path / "escape.yml").exists()
+
+
+def test_mtime_is_the_newest_of_config_rule_files_and_rules_dir(tmp_path):
+    write(tmp_path, rule_files={"a.yml": RULES, "b.yml": RULES})
+    for path in [tmp_path / "prometheus.yml", tmp_path / "rules", tmp_path / "rules" / "a.yml"]:
+        os.utime(path, (1000, 1000))
+    os.utime(tmp_path / "rules" / "b.yml", (2000, 2000))
+    both = {"a.yml": RULES, "b.yml": RULES}
+    assert result(plan(str(tmp_path / "prometheus.yml"), CONFIG, both), False)["mtime"] == 2000
+    write(tmp_path, rule_files={"a.yml": RULES})  # removes b.yml: only the directory's time moves
+    assert result(plan(str(tmp_path / "prometheus.yml"), CONFIG, {"a.yml": RULES}), False)["mtime"] > 2000
+
+
+def test_mtime_is_none_before_anything_is_written(tmp_path):
+    assert result(plan(str(tmp_path / "prometheus.yml"), CONFIG, {}), False)["mtime"] is None
 
 
 # --- stale rule files -----------------------------------------------------------------------------

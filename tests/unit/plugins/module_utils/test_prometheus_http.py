@@ -4,7 +4,6 @@ proof and the comparison of a configuration file with the one the server reports
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 
@@ -20,7 +19,6 @@ from ansible_collections.promfleet.federation.plugins.module_utils.prometheus_ht
     parse_samples,
     reload_state,
     reload_verified,
-    restore_last_good,
 )
 
 RELOAD_TS = "prometheus_config_last_reload_success_timestamp_seconds"
@@ -212,24 +210,6 @@ def test_trigger_refuses_a_pidfile_without_a_pid(tmp_path):
     pidfile.write_text("nope")
     with pytest.raises(PrometheusError, match="does not hold a pid"):
         Trigger("signal", pidfile=str(pidfile)).target_pid()
-
-
-def test_restore_last_good_replaces_the_file_keeping_its_mode(tmp_path):
-    config = tmp_path / "prometheus.yml"
-    config.write_text("bad: 1\n")
-    config.chmod(0o640)
-    (tmp_path / "prometheus.yml.last-good").write_text("good: 1\n")
-    assert restore_last_good(str(config))
-    assert config.read_text() == "good: 1\n"
-    assert config.stat().st_mode & 0o777 == 0o640
-    assert sorted(os.listdir(tmp_path)) == ["prometheus.yml", "prometheus.yml.last-good"]
-
-
-def test_restore_last_good_without_a_copy_does_nothing(tmp_path):
-    config = tmp_path / "prometheus.yml"
-    config.write_text("bad: 1\n")
-    assert not restore_last_good(str(config))
-    assert config.read_text() == "bad: 1\n"
 
 
 def test_gather_info_redacts_the_config():

@@ -20,6 +20,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.topology impo
     federation_scrape_configs,
     hosts_on_machine,
     instance_name,
+    kubernetes_name,
     machine_key,
     reach_host,
 )
@@ -62,8 +63,11 @@ US1 = {
     "role": "datacenter",
     "group": "dc_a_first",
     "datacenter": "us-east",
+    "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9090,
+    "scheme": "http",
+    "path_prefix": "",
     "target": "10.1.0.1:9090",
     "url": "http://10.1.0.1:9090",
     "machine": "10.1.0.1",
@@ -75,8 +79,11 @@ US2 = {
     "role": "datacenter",
     "group": "dc_a_first",
     "datacenter": "us-east",
+    "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9191,
+    "scheme": "http",
+    "path_prefix": "",
     "target": "10.1.0.2:9191",
     "url": "http://10.1.0.2:9191",
     "machine": "10.1.0.2",
@@ -88,8 +95,11 @@ EU1 = {
     "role": "datacenter",
     "group": "dc_b_second",
     "datacenter": "eu-west",
+    "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9090,
+    "scheme": "http",
+    "path_prefix": "",
     "target": "eu1.example.net:9090",
     "url": "http://eu1.example.net:9090",
     "machine": "eu1.example.net",
@@ -101,8 +111,11 @@ G1 = {
     "role": "global",
     "group": "prometheus_global",
     "datacenter": None,
+    "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9090,
+    "scheme": "http",
+    "path_prefix": "",
     "target": "10.9.0.1:9090",
     "url": "http://10.9.0.1:9090",
     "machine": "10.9.0.1",
@@ -700,3 +713,68 @@ def test_a_host_placed_directly_in_the_datacenters_group_is_an_error_naming_it()
                            loose_hosts=("stray",))
     assert problems == ["host 'stray' is directly in 'datacenters'; put it in a child group that stands "
                         "for its datacenter"]
+
+
+# --- servers in Kubernetes ------------------------------------------------------------------------
+
+
+def in_cluster(name: str, datacenter: str, url: object, **kubernetes) -> dict:
+    """A datacenter server deployed into a cluster: prometheus_kubernetes with its federation_url."""
+    options = {"kubeconfig": "/etc/kube/%s.conf" % datacenter, "context": datacenter, "namespace": "monitoring",
+               "federation_url": url, **kubernetes}
+    return host(name, datacenter=datacenter, ansible_connection="local", prometheus_kubernetes=options)
+
+
+def test_a_server_in_kubernetes_is_reached_by_its_federation_url():
+    topology = build_topology({"dc_eu": ["eu-k8s"]}, ["g1"],
+                              {"eu-k8s": in_cluster("eu-k8s", "eu-west", "http://10.0.0.5:30090"), **GLOBAL})
+    server = topology["servers"]["eu-k8s"]
+    assert (server["deployment"], server["target"], server["url"], server["scheme"]) == (
+        "kubernetes", "10.0.0.5:30090", "http://10.0.0.5:30090", "http")
+    assert server["machine"] == "kubernetes:/etc/kube/eu-west.conf/eu-west/monitoring"
+    assert server["port"] is None
+    assert server["kubernetes_name"] == "promfleet-eu-k8s"
+
+
+def test_the_kubernetes_name_is_a_dns_label_of_at_most_52_characters():
+    assert kubernetes_name("EU_West.1-prom-a") == "promfleet-eu-west-1-prom-a"
+    assert kubernetes_name("x" * 80) == "promfleet-" + "x" * 42
+
+
+def test_an_ingress_url_gives_the_default_port_and_a_path_prefix_for_the_federation_job():
+    topology = build_topology({"dc_eu": ["eu-k8s"]}, ["g1"], {
+        "eu-k8s": in_cluster("eu-k8s", "eu-west", "https://prometheus.eu.example.com/eu/"), **GLOBAL})
+    [job] = federation_scrape_configs(topology, ["up"], "30s", "25s")
+    assert (job["scheme"], job["metrics_path"], job["static_configs"][0]["targets"]) == (
+        "https", "/eu/federate", ["prometheus.eu.example.com:443"])
+
+
+def test_host_servers_keep_the_scheme_given_to_the_federation_jobs():
+    topology = build_topology({"dc_eu": ["eu-k8s"], "dc_us": ["us1"]}, ["g1"], {
+        "eu-k8s": in_cluster("eu-k8s", "eu-west", "http://10.0.0.5:30090"),
+        "us1": host("us1", datacenter="us-east", ansible_host="10.1.0.1"), **GLOBAL})
+    jobs = {job["job_name"]: job for job in federation_scrape_configs(topology, ["up"], "30s", "25s", "https")}
+    assert (jobs["federate-us-east"]["scheme"], jobs["federate-eu-west"]["scheme"]) == ("https", "http")
+
+
+def test_two_clusters_on_the_same_controller_do_not_clash_on_a_port():
+    topology = build_topology({"dc_eu": ["eu-k8s"], "dc_us": ["us-k8s"]}, ["g1"], {
+        "eu-k8s": in_cluster("eu-k8s", "eu-west", "http://10.0.0.5:30090"),
+        "us-k8s": in_cluster("us-k8s", "us-east", "http://10.0.1.5:30090"), **GLOBAL})
+    assert sorted(topology["servers"]) == ["eu-k8s", "g1", "us-k8s"]
+
+
+@pytest.mark.parametrize("url", [None, "", "10.0.0.5:30090", "ftp://x:1", "http://", "http://x:99999",
+                                 "http://x:1/?q=1"])
+def test_a_missing_or_unusable_federation_url_is_refused_naming_the_host(url):
+    assert problems_of({"dc_eu": ["eu-k8s"]}, ["g1"], {"eu-k8s": in_cluster("eu-k8s", "eu-west", url), **GLOBAL}) == [
+        "host 'eu-k8s': prometheus_kubernetes.federation_url %r must be the http(s) URL other servers reach this "
+        "Prometheus by, such as http://10.0.0.5:30090 (a NodePort) or https://prometheus.eu.example.com "
+        "(an Ingress)" % (url,)]
+
+
+def test_prometheus_kubernetes_must_be_a_mapping():
+    hostvars = {"eu-k8s": host("eu-k8s", datacenter="eu-west", prometheus_kubernetes="yes"), **GLOBAL}
+    assert problems_of({"dc_eu": ["eu-k8s"]}, ["g1"], hostvars) == [
+        "host 'eu-k8s': prometheus_kubernetes must be a mapping (kubeconfig, context, namespace, federation_url, "
+        "...), got str"]

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleet import REPO, Fleet, PlaybookRun, listening, processes_matching
+from fleet import REPO, Fleet, PlaybookRun, listening, metric, processes_matching
 
 SCRATCH = REPO / ".tmp"
 
@@ -94,6 +94,21 @@ def tear_down(fleet: Fleet, inventory: Path | None = None, always: bool = True) 
     if run is not None:
         assert run.returncode == 0, "playbooks/teardown.yml failed (rc=%d):\n%s" % (run.returncode, run.output[-6000:])
     assert not left, "playbooks/teardown.yml left these running:\n" + "\n".join(left)
+
+
+START_TIME = "process_start_time_seconds"
+RELOADED_AT = "prometheus_config_last_reload_success_timestamp_seconds"
+
+
+def server_readings(fleet: Fleet) -> dict[str, dict[str, float]]:
+    """When each server started, and when it last loaded its configuration."""
+    return {h: {"started": metric(fleet.url(h), START_TIME), "reloaded": metric(fleet.url(h), RELOADED_AT)}
+            for h in fleet.hosts()}
+
+
+def says(run: PlaybookRun, phrase: str) -> bool:
+    """Whether the run's output contains ``phrase``, whatever line breaks the YAML callback put in it."""
+    return " ".join(phrase.split()) in " ".join(run.output.split())
 
 
 def assert_succeeded(run: PlaybookRun) -> None:

@@ -1,0 +1,57 @@
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""Filters behind playbooks/verify.yml (docs: federation_observation.yml, federation_fresh.yml,
+federation_report.yml); the logic is in module_utils/federation_report.py."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.promfleet.federation.plugins.module_utils import federation_report as report_
+
+
+def federation_observation(info: dict, max_age: float | None = None) -> dict:
+    """What one server answered, from a registered ``prometheus_info`` result.
+
+    Whether the module answered is told by its ``targets``, not by ``failed``: with ``until`` and
+    ``failed_when: false`` a server that answered may be marked failed (retries ran out) and one
+    that did not answer may be marked ok."""
+    if info.get("unreachable") or "targets" not in info:
+        return report_.observation(error=info.get("msg") or "no answer")
+    queries = info.get("queries") or []
+    try:
+        return report_.observation(info.get("targets"), queries[0] if queries else None, max_age)
+    except report_.ReportError as exc:
+        raise AnsibleFilterError("federation_observation: %s" % exc) from exc
+
+
+def federation_fresh(seen: dict, topology: dict) -> bool:
+    """Whether a global's observation has fresh data of every datacenter of ``topology``."""
+    return not report_.federation_failures(topology, seen)
+
+
+def federation_report(topology: dict, hostvars: dict, fact: str = "prometheus_verify") -> dict:
+    """The verdict over every server's ``fact``, with the table and the pictures."""
+    observations = {}
+    for name in topology.get("servers") or {}:
+        seen = (hostvars.get(name) or {}).get(fact)
+        if seen is not None:
+            observations[name] = seen
+    verdict = report_.evaluate(topology, observations)
+    verdict.update(
+        table=report_.render_table(topology, verdict),
+        mermaid=report_.render_mermaid(topology, verdict),
+        svg=report_.render_svg(topology, verdict),
+    )
+    return verdict
+
+
+class FilterModule:
+    """promfleet.federation verification filters."""
+
+    def filters(self) -> dict:
+        return {
+            "federation_observation": federation_observation,
+            "federation_fresh": federation_fresh,
+            "federation_report": federation_report,
+        }

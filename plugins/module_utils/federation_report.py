@@ -1,0 +1,265 @@
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""Whether a converged federation works, as ``playbooks/verify.yml`` reports it.
+
+Pure functions over plain data: the topology (``topology.build_topology``) and what each server
+answered (``observation``), to the verdict (``evaluate``), the table printed at the end of a run
+(``render_table``) and pictures of the topology (``render_mermaid``, ``render_svg``).
+
+A global passes for a datacenter when `up` of that datacenter is there with its ``datacenter``
+label and the newest such sample is younger than two federation intervals: one interval is the
+normal age of a federated sample, a second one allows for one slow or missed scrape.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
+
+INTERVALS_OF_FRESHNESS = 2
+
+
+class ReportError(Exception):
+    """What a server answered cannot be read as an observation."""
+
+
+def observation(targets: dict | None = None, query_result: dict | None = None, max_age: float | None = None,
+                error: str | None = None) -> dict:
+    """What one server answered: its targets (``/api/v1/targets`` data), for a global the answer to
+    the age query of verify.yml and the largest age allowed, or the error that kept it from answering."""
+    if error:
+        return {"error": str(error)}
+    active = (targets or {}).get("activeTargets") or []
+    seen = {
+        "targets_up": sum(1 for t in active if t.get("health") == "up"),
+        "targets_total": len(active),
+    }
+    if query_result is not None:
+        seen["federation_ages"] = federation_ages(query_result)
+        seen["max_age"] = float(max_age) if max_age is not None else None
+    return seen
+
+
+def federation_ages(query_result: dict) -> dict:
+    """``{datacenter: seconds}`` from the instant-vector answer to the age query of verify.yml,
+    ``time() - max by (datacenter) (timestamp(up{...}))``."""
+    ages = {}
+    for sample in (query_result or {}).get("result") or []:
+        datacenter = (sample.get("metric") or {}).get("datacenter")
+        try:
+            ages[datacenter] = max(0.0, float(sample["value"][1]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ReportError("not an instant vector sample: %r" % (sample,)) from None
+    return ages
+
+
+def _format_age(age: float) -> str:
+    return "%.1f s" % age
+
+
+def _federation_cell(seen: dict | None, datacenter: str) -> tuple:
+    """(text, failure or None) for one datacenter at one global."""
+    if seen is None:
+        return "no answer", "was not reached in this run"
+    if "error" in seen:
+        return "no answer", "could not be asked: %s" % seen["error"]
+    age = (seen.get("federation_ages") or {}).get(datacenter)
+    if age is None:
+        return "missing", "has no `up` of datacenter %s with its datacenter label" % datacenter
+    limit = seen.get("max_age")
+    if limit is not None and age >= limit:
+        return "stale %s" % _format_age(age), (
+            "has data of datacenter %s, but the newest `up` is %s old, not under %s (%d federation intervals)"
+            % (datacenter, _format_age(age), _format_age(limit), INTERVALS_OF_FRESHNESS))
+    return _format_age(age), None
+
+
+def federation_failures(topology: dict, seen: dict | None) -> list:
+    """What is wrong with one global's observation: each datacenter missing, stale or not asked."""
+    failures = []
+    for dc in topology.get("datacenters") or []:
+        failure = _federation_cell(seen, dc["name"])[1]
+        if failure:
+            failures.append(failure)
+    return failures
+
+
+def _targets_cell(servers: list, observations: dict) -> str:
+    up = total = 0
+    answered = False
+    for server in servers:
+        seen = observations.get(server["name"])
+        if seen is None or "error" in seen:
+            continue
+        answered = True
+        up += seen["targets_up"]
+        total += seen["targets_total"]
+    return "%d/%d" % (up, total) if answered else "-"
+
+
+def _servers_cell(servers: list, observations: dict) -> tuple:
+    """(text, failures): server names, each not answering marked."""
+    names, failures = [], []
+    for server in servers:
+        seen = observations.get(server["name"])
+        if seen is None:
+            names.append(server["name"] + " (not reached)")
+            failures.append("server %s was not reached in this run (down, unreachable or failed earlier in the run)"
+                            % server["name"])
+        elif "error" in seen:
+            names.append(server["name"] + " (no answer)")
+            failures.append("server %s (%s) does not answer: %s" % (server["name"], server["url"], seen["error"]))
+        else:
+            names.append(server["name"])
+    return ", ".join(names), failures
+
+
+def evaluate(topology: dict, observations: dict) -> dict:
+    """The verdict: ``ok``, ``failures`` (sentences naming the server, global and datacenter) and
+    ``rows`` for the table, one per datacenter and one per global.
+
+    ``observations`` maps inventory host names to ``observation`` results; a server without one
+    was not reached in this run.
+    """
+    globals_ = topology.get("globals") or []
+    failures, rows = [], []
+    for dc in topology.get("datacenters") or []:
+        servers_text, server_failures = _servers_cell(dc["servers"], observations)
+        failures += ["datacenter %s: %s" % (dc["name"], text) for text in server_failures]
+        federation = {}
+        fresh_everywhere = True
+        for glob in globals_:
+            text, failure = _federation_cell(observations.get(glob["name"]), dc["name"])
+            federation[glob["name"]] = text
+            fresh_everywhere = fresh_everywhere and failure is None
+            # A global that did not answer is one failure of its own (below), not one per datacenter.
+            if failure and glob["name"] in observations and "error" not in observations[glob["name"]]:
+                failures.append("global %s %s" % (glob["name"], failure))
+        rows.append({
+            "datacenter": dc["name"],
+            "servers": servers_text,
+            "targets": _targets_cell(dc["servers"], observations),
+            "federation": federation,
+            "ok": not server_failures and fresh_everywhere,
+        })
+    for glob in globals_:
+        servers_text, server_failures = _servers_cell([glob], observations)
+        failures += ["global %s" % text[len("server "):] for text in server_failures]
+        rows.append({
+            "datacenter": "(global)",
+            "servers": servers_text,
+            "targets": _targets_cell([glob], observations),
+            "federation": {g["name"]: "" for g in globals_},
+            "ok": not server_failures,
+        })
+    return {"ok": not failures, "failures": failures, "rows": rows}
+
+
+def render_table(topology: dict, report: dict) -> str:
+    """One plain-text table: datacenter, servers, targets up/total, federation age at each global."""
+    global_names = [g["name"] for g in topology.get("globals") or []]
+    header = ["DATACENTER", "SERVERS", "TARGETS UP"] + ["AGE AT %s" % name for name in global_names] + ["STATUS"]
+    lines = [header]
+    for row in report["rows"]:
+        lines.append([row["datacenter"], row["servers"], row["targets"]]
+                     + [row["federation"].get(name, "") for name in global_names]
+                     + ["ok" if row["ok"] else "FAILED"])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
+    verdict = ("federation verified: every global has fresh data of every datacenter" if report["ok"]
+               else "federation NOT verified:\n" + "\n".join("  - " + failure for failure in report["failures"]))
+    return "\n".join(text + ["", verdict])
+
+
+def _node_id(prefix: str, name: str) -> str:
+    return prefix + "_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def render_mermaid(topology: dict, report: dict | None = None) -> str:
+    """A Mermaid flowchart: one box per datacenter holding its servers, the globals, and one
+    federation edge from every datacenter server to every global (labelled with its age when
+    ``report`` is given)."""
+    ages = {}
+    for row in (report or {}).get("rows", []):
+        for glob, text in row["federation"].items():
+            ages[(row["datacenter"], glob)] = text
+    lines = ["flowchart BT"]
+    for dc in topology.get("datacenters") or []:
+        lines.append('  subgraph %s["datacenter %s"]' % (_node_id("dc", dc["name"]), dc["name"]))
+        for server in dc["servers"]:
+            lines.append('    %s["%s<br/>%s"]' % (_node_id("srv", server["name"]), server["name"], server["url"]))
+        lines.append("  end")
+    lines.append('  subgraph globals["global"]')
+    for glob in topology.get("globals") or []:
+        lines.append('    %s["%s<br/>%s"]' % (_node_id("srv", glob["name"]), glob["name"], glob["url"]))
+    lines.append("  end")
+    for dc in topology.get("datacenters") or []:
+        for glob in topology.get("globals") or []:
+            label = "/federate"
+            if (dc["name"], glob["name"]) in ages:
+                label += " " + ages[(dc["name"], glob["name"])]
+            for server in dc["servers"]:
+                lines.append('  %s -- "%s" --> %s' % (_node_id("srv", server["name"]), label,
+                                                      _node_id("srv", glob["name"])))
+    return "\n".join(lines) + "\n"
+
+
+SVG_BOX_WIDTH = 220
+SVG_BOX_HEIGHT = 44
+SVG_GAP = 30
+
+
+def render_svg(topology: dict, report: dict | None = None) -> str:
+    """A standalone SVG of the same picture: globals on top, datacenters below with their servers,
+    federation edges green when fresh, red when not (grey without ``report``)."""
+    datacenters = topology.get("datacenters") or []
+    globals_ = topology.get("globals") or []
+    fresh = {}
+    for row in (report or {}).get("rows", []):
+        for glob, text in row["federation"].items():
+            fresh[(row["datacenter"], glob)] = text.endswith(" s") and not text.startswith("stale")
+    column = SVG_BOX_WIDTH + 2 * SVG_GAP
+    width = max(len(datacenters), len(globals_), 1) * column
+    deepest = max([len(dc["servers"]) for dc in datacenters] + [1])
+    dc_top = 2 * SVG_GAP + SVG_BOX_HEIGHT + 80
+    height = dc_top + 40 + deepest * (SVG_BOX_HEIGHT + 12) + SVG_GAP
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">'
+        % (width, height),
+        "<title>promfleet federation: %d datacenters, %d globals</title>" % (len(datacenters), len(globals_)),
+        '<rect width="100%" height="100%" fill="white"/>',
+    ]
+    centres = {}
+    offset = (width - len(globals_) * column) / 2
+    for index, glob in enumerate(globals_):
+        x = offset + index * column + SVG_GAP
+        centres[glob["name"]] = (x + SVG_BOX_WIDTH / 2, SVG_GAP + SVG_BOX_HEIGHT)
+        parts.append(_svg_box(x, SVG_GAP, glob["name"], glob["url"], "#dbe9ff"))
+    boxes = []
+    offset = (width - len(datacenters) * column) / 2
+    for index, dc in enumerate(datacenters):
+        x = offset + index * column + SVG_GAP / 2
+        frame_height = 40 + len(dc["servers"]) * (SVG_BOX_HEIGHT + 12)
+        boxes.append('<rect x="%.0f" y="%d" width="%d" height="%d" rx="8" fill="#f4f4f4" stroke="#999"/>'
+                     % (x, dc_top, SVG_BOX_WIDTH + SVG_GAP, frame_height))
+        boxes.append('<text x="%.0f" y="%d" font-weight="bold">datacenter %s</text>'
+                     % (x + 10, dc_top + 20, escape(dc["name"])))
+        for number, server in enumerate(dc["servers"]):
+            y = dc_top + 30 + number * (SVG_BOX_HEIGHT + 12)
+            boxes.append(_svg_box(x + SVG_GAP / 2, y, server["name"], server["url"], "#e3f5e1"))
+            for glob in globals_:
+                gx, gy = centres[glob["name"]]
+                colour = {True: "#2e7d32", False: "#c62828"}.get(fresh.get((dc["name"], glob["name"])), "#777")
+                parts.append('<line x1="%.0f" y1="%d" x2="%.0f" y2="%d" stroke="%s" stroke-width="1.5"/>'
+                             % (x + SVG_GAP / 2 + SVG_BOX_WIDTH / 2, y, gx, gy, colour))
+    return "\n".join(parts + boxes + ["</svg>"]) + "\n"
+
+
+def _svg_box(x: float, y: float, title: str, subtitle: str, fill: str) -> str:
+    return (
+        '<g><rect x="%.0f" y="%.0f" width="%d" height="%d" rx="6" fill="%s" stroke="#555"/>'
+        '<text x="%.0f" y="%.0f" text-anchor="middle" font-weight="bold">%s</text>'
+        '<text x="%.0f" y="%.0f" text-anchor="middle" fill="#444">%s</text></g>'
+        % (x, y, SVG_BOX_WIDTH, SVG_BOX_HEIGHT, fill,
+           x + SVG_BOX_WIDTH / 2, y + 18, escape(title), x + SVG_BOX_WIDTH / 2, y + 35, escape(subtitle))
+    )

@@ -1,0 +1,38 @@
+"""The scrape_preset filter: the presets of the config engine, for roles and playbooks."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.promfleet.federation.plugins.filter.prometheus_config import scrape_preset
+
+
+def test_a_kubernetes_preset_comes_back_checked_with_explicit_relabel_rules():
+    job = scrape_preset("kubernetes_pods")
+    assert job["job_name"] == "kubernetes-pods"
+    assert job["kubernetes_sd_configs"] == [{"role": "pod"}]
+    assert all("action" in rule and "regex" in rule for rule in job["relabel_configs"])
+
+
+def test_the_custom_service_preset_takes_its_own_metrics_path():
+    job = scrape_preset("kubernetes_service", name="cart", namespace="shop", metrics_path="/internal/metrics")
+    assert (job["job_name"], job["metrics_path"]) == ("cart", "/internal/metrics")
+
+
+def test_an_unknown_option_is_an_error_listing_the_options_of_the_preset():
+    with pytest.raises(AnsibleFilterError, match="preset kubernetes_service: .*; it takes name, namespace, "
+                                                 "metrics_path, port, job_name"):
+        scrape_preset("kubernetes_service", name="cart", path="/x")
+
+
+def test_an_unknown_preset_is_an_error_listing_the_presets():
+    with pytest.raises(AnsibleFilterError, match="unknown preset 'kubernetes_pod'; the presets are node, "):
+        scrape_preset("kubernetes_pod")
+
+
+def test_a_mapping_names_its_preset_so_that_a_list_can_be_mapped():
+    job = scrape_preset({"preset": "kubernetes_service", "name": "cart", "port": 8080})
+    assert job["job_name"] == "cart"
+    assert {"source_labels": ["__meta_kubernetes_service_port_number"], "action": "keep", "regex": "8080"}.items() <= \
+        job["relabel_configs"][1].items()

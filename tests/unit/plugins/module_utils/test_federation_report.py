@@ -1,0 +1,170 @@
+"""Specification of the verdict verify.yml gives (plugins/module_utils/federation_report.py)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.promfleet.federation.plugins.module_utils.federation_report import (
+    ReportError,
+    evaluate,
+    federation_ages,
+    federation_failures,
+    observation,
+    render_mermaid,
+    render_svg,
+    render_table,
+)
+
+
+def server(name: str, port: int) -> dict:
+    return {"name": name, "url": "http://10.0.0.1:%d" % port}
+
+
+TOPOLOGY = {
+    "datacenters": [
+        {"name": "eu-west-1", "servers": [server("eu-a", 9090), server("eu-b", 9091)]},
+        {"name": "us-east-1", "servers": [server("us-a", 9092)]},
+    ],
+    "globals": [server("global-a", 9093)],
+}
+
+
+def targets(*health: str) -> dict:
+    return {"activeTargets": [{"health": h} for h in health]}
+
+
+def ages(**by_datacenter: float) -> dict:
+    """An instant-vector answer to the age query; keyword names use _ for -."""
+    return {"resultType": "vector", "result": [
+        {"metric": {"datacenter": name.replace("_", "-")}, "value": [1795716000.0, str(age)]}
+        for name, age in by_datacenter.items()]}
+
+
+def healthy(**overrides) -> dict:
+    seen = {
+        "eu-a": observation(targets("up", "up")),
+        "eu-b": observation(targets("up", "down")),
+        "us-a": observation(targets("up")),
+        "global-a": observation(targets("up", "up", "up"), ages(eu_west_1=3.2, us_east_1=4.9), max_age=60),
+    }
+    seen.update(overrides)
+    return seen
+
+
+def test_fresh_data_of_every_datacenter_at_every_global_passes():
+    report = evaluate(TOPOLOGY, healthy())
+    assert report["ok"] and report["failures"] == []
+
+
+def test_rows_sum_targets_per_datacenter_and_show_the_age_at_each_global():
+    rows = {row["datacenter"]: row for row in evaluate(TOPOLOGY, healthy())["rows"]}
+    assert rows["eu-west-1"]["targets"] == "3/4"
+    assert rows["eu-west-1"]["servers"] == "eu-a, eu-b"
+    assert rows["eu-west-1"]["federation"] == {"global-a": "3.2 s"}
+    assert rows["(global)"]["targets"] == "3/3"
+
+
+def test_down_targets_are_shown_but_do_not_fail_the_federation():
+    report = evaluate(TOPOLOGY, healthy(**{"us-a": observation(targets("down"))}))
+    assert report["ok"]
+    assert {row["datacenter"]: row["targets"] for row in report["rows"]}["us-east-1"] == "0/1"
+
+
+def test_a_datacenter_missing_at_a_global_fails_naming_both():
+    report = evaluate(TOPOLOGY, healthy(**{"global-a": observation(targets("up"), ages(eu_west_1=3.0), 60)}))
+    assert not report["ok"]
+    assert report["failures"] == [
+        "global global-a has no `up` of datacenter us-east-1 with its datacenter label"]
+
+
+def test_data_of_two_intervals_or_older_is_stale():
+    report = evaluate(TOPOLOGY, healthy(**{"global-a": observation(
+        targets("up"), ages(eu_west_1=60.0, us_east_1=1.0), 60)}))
+    assert report["failures"] == [
+        "global global-a has data of datacenter eu-west-1, but the newest `up` is 60.0 s old, not under 60.0 s "
+        "(2 federation intervals)"]
+    assert report["rows"][0]["federation"]["global-a"] == "stale 60.0 s"
+
+
+def test_a_server_not_reached_in_the_run_fails_naming_it_and_its_datacenter():
+    seen = healthy()
+    del seen["us-a"]
+    report = evaluate(TOPOLOGY, seen)
+    assert report["failures"] == [
+        "datacenter us-east-1: server us-a was not reached in this run (down, unreachable or failed earlier in "
+        "the run)"]
+    assert report["rows"][1]["servers"] == "us-a (not reached)"
+    assert report["rows"][1]["targets"] == "-"
+
+
+def test_a_server_that_does_not_answer_fails_with_its_url_and_error():
+    report = evaluate(TOPOLOGY, healthy(**{"eu-b": observation(error="connection refused")}))
+    assert report["failures"] == ["datacenter eu-west-1: server eu-b (http://10.0.0.1:9091) does not answer: "
+                                  "connection refused"]
+    assert report["rows"][0]["targets"] == "2/2"
+
+
+def test_a_global_not_reached_is_one_failure_not_one_per_datacenter():
+    seen = healthy()
+    del seen["global-a"]
+    report = evaluate(TOPOLOGY, seen)
+    assert report["failures"] == [
+        "global global-a was not reached in this run (down, unreachable or failed earlier in the run)"]
+    assert [row["federation"] for row in report["rows"][:2]] == [{"global-a": "no answer"}] * 2
+
+
+def test_federation_failures_of_one_global():
+    assert federation_failures(TOPOLOGY, healthy()["global-a"]) == []
+    assert len(federation_failures(TOPOLOGY, observation(targets(), ages(), 60))) == 2
+
+
+def test_ages_are_read_from_the_instant_vector_and_never_negative():
+    assert federation_ages(ages(eu_west_1=-0.2, us_east_1=7)) == {"eu-west-1": 0.0, "us-east-1": 7.0}
+
+
+def test_an_answer_that_is_not_an_instant_vector_is_an_error():
+    with pytest.raises(ReportError, match="not an instant vector sample"):
+        federation_ages({"result": [{"metric": {"datacenter": "x"}, "values": [[1, "2"]]}]})
+
+
+def test_the_table_has_a_column_per_global_and_says_what_failed():
+    seen = healthy()
+    del seen["us-a"]
+    topology = dict(TOPOLOGY, globals=TOPOLOGY["globals"] + [server("global-b", 9094)])
+    seen["global-b"] = observation(targets("up"), ages(eu_west_1=1.0, us_east_1=2.0), 60)
+    lines = render_table(topology, evaluate(topology, seen)).splitlines()
+    assert lines[0].split() == ["DATACENTER", "SERVERS", "TARGETS", "UP", "AGE", "AT", "global-a", "AGE", "AT",
+                                "global-b", "STATUS"]
+    assert lines[2].split() == ["us-east-1", "us-a", "(not", "reached)", "-", "4.9", "s", "2.0", "s", "FAILED"]
+    assert lines[-2:] == ["federation NOT verified:", "  - datacenter us-east-1: server us-a was not reached in "
+                          "this run (down, unreachable or failed earlier in the run)"]
+
+
+def test_mermaid_has_every_server_and_an_edge_from_each_datacenter_server_to_each_global():
+    chart = render_mermaid(TOPOLOGY, evaluate(TOPOLOGY, healthy()))
+    assert chart.startswith("flowchart BT\n")
+    assert 'subgraph dc_eu_west_1["datacenter eu-west-1"]' in chart
+    edges = [line.strip() for line in chart.splitlines() if "-->" in line]
+    assert edges == [
+        'srv_eu_a -- "/federate 3.2 s" --> srv_global_a',
+        'srv_eu_b -- "/federate 3.2 s" --> srv_global_a',
+        'srv_us_a -- "/federate 4.9 s" --> srv_global_a',
+    ]
+
+
+def test_svg_is_well_formed_with_a_box_per_server_and_red_edges_where_federation_fails():
+    seen = healthy(**{"global-a": observation(targets("up"), ages(eu_west_1=3.0), 60)})
+    root = ET.fromstring(render_svg(TOPOLOGY, evaluate(TOPOLOGY, seen)))
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in root.iter(ns + "text")]
+    for name in ["eu-a", "eu-b", "us-a", "global-a", "datacenter eu-west-1", "datacenter us-east-1"]:
+        assert name in texts
+    colours = [line.get("stroke") for line in root.iter(ns + "line")]
+    assert colours == ["#2e7d32", "#2e7d32", "#c62828"]
+
+
+def test_svg_escapes_names():
+    topology = {"datacenters": [{"name": "a<b", "servers": [server("s&1", 1)]}], "globals": [server("g", 2)]}
+    ET.fromstring(render_svg(topology))
