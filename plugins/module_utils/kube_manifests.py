@@ -6,6 +6,11 @@
 ``manifests`` renders the objects, in the order they are applied, as plain dicts with a stable
 key order, so that applying them twice changes nothing.
 
+With ``service_discovery`` (the default) a ClusterRole lets the server's ServiceAccount read what
+Kubernetes service discovery and the kubelet's metrics need, and the pod mounts the account's
+token. A server that scrapes static targets only (a global federating datacenters) turns it off:
+no ClusterRole, no ClusterRoleBinding, and no token in the pod.
+
 prometheus.yml and the rule files reach the pod through one ConfigMap mounted at ``CONFIG_DIR``:
 ``prometheus.yml`` and one ``<name>.rules.yml`` per rule file, side by side in one flat
 directory. The config loads them with ``rule_files: [rule_files_glob()]``; the suffix keeps
@@ -87,6 +92,8 @@ DEFAULTS = {
     "reloader": "exec",
     "reloader_image": "docker.io/library/busybox:1.36",
     "reloader_interval": 5,
+    # Off for a server that scrapes static targets only (a global): no API access at all.
+    "service_discovery": True,
     "cluster_role_name": None,  # promfleet-<namespace>-<name>
 }
 # The required options, and what each one is.
@@ -101,6 +108,7 @@ ONLY_WITH = {
     "node_port": ("service_type", "NodePort"),
     "reloader_image": ("reloader", "sidecar"),
     "reloader_interval": ("reloader", "sidecar"),
+    "cluster_role_name": ("service_discovery", True),
 }
 # Flags the engine sets itself, and the option that sets each one.
 OWNED_FLAGS = {
@@ -312,6 +320,20 @@ def _check_labels(field: str, value) -> dict:
     return {key: value[key] for key in sorted(value)}
 
 
+def _check_bool(field: str, value) -> bool:
+    # A quoted "false" would be truthy: only a real boolean is taken.
+    if not isinstance(value, bool):
+        raise _fail(field, "is %r; it must be true or false (a YAML boolean, not quoted)" % (value,))
+    return value
+
+
+def _yaml_scalar(value) -> str:
+    """``value`` as it is written in YAML: booleans lowercase."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _check_interval(field: str, value) -> int:
     if not _is_int(value) or value < 1:
         raise _fail(field, "is %r; it must be a whole number of seconds, 1 or more" % (value,))
@@ -336,6 +358,7 @@ CHECKS = {
     "reloader": _choice(RELOADERS),
     "reloader_image": _check_image,
     "reloader_interval": _check_interval,
+    "service_discovery": _check_bool,
     "cluster_role_name": _dns_subdomain,
 }
 
@@ -360,10 +383,11 @@ def normalize_options(options: dict) -> dict:
         mode = ONLY_WITH.get(field)
         if mode and result[mode[0]] != mode[1]:
             if field in given:
+                wanted, actual = _yaml_scalar(mode[1]), _yaml_scalar(result[mode[0]])
                 raise _fail(
                     field,
                     "only applies with %s: %s (it is %s); remove it or set %s: %s"
-                    % (mode[0], mode[1], result[mode[0]], mode[0], mode[1]),
+                    % (mode[0], wanted, actual, mode[0], wanted),
                 )
             result[field] = None
         elif field in given:
@@ -372,7 +396,7 @@ def normalize_options(options: dict) -> dict:
             result[field] = copy.deepcopy(default)
         else:
             result[field] = None
-    if result["cluster_role_name"] is None:
+    if result["service_discovery"] and result["cluster_role_name"] is None:
         result["cluster_role_name"] = "promfleet-%s-%s" % (result["namespace"], result["name"])
     if result["workload"] == "StatefulSet" and len(result["name"]) > STATEFULSET_NAME_MAX:
         raise _fail(
@@ -517,7 +541,8 @@ def _reloader_container(options: dict) -> dict:
 
 
 def _pod_template(options: dict) -> dict:
-    spec = {"serviceAccountName": options["name"], "automountServiceAccountToken": True}
+    # The token is what service discovery reads the API with; without discovery the pod gets none.
+    spec = {"serviceAccountName": options["name"], "automountServiceAccountToken": options["service_discovery"]}
     containers = [_prometheus_container(options)]
     if options["reloader"] == "sidecar":
         spec["shareProcessNamespace"] = True
@@ -565,21 +590,11 @@ def _service(options: dict) -> dict:
     }
 
 
-def manifests(options: dict, config_yaml: str, rule_files: dict) -> list[dict]:
-    """The objects of one Prometheus server, in apply order: Namespace, ServiceAccount,
-    ClusterRole, ClusterRoleBinding, ConfigMap, Deployment or StatefulSet, Service.
-
-    ``options`` are the ``prometheus_kubernetes`` options (normalized here), ``config_yaml`` the
-    text of prometheus.yml (its ``rule_files`` should be ``[rule_files_glob()]``), ``rule_files``
-    maps ``<name>.rules.yml`` to the text of each rule file.
-    """
-    options = normalize_options(options)
-    data = _config_data(config_yaml, rule_files)
+def _cluster_role_objects(options: dict) -> list[dict]:
+    """The ClusterRole that service discovery needs, and its binding to the server's ServiceAccount."""
     role = options["cluster_role_name"]
     rbac = "rbac.authorization.k8s.io"
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": _metadata(options, options["namespace"], False)},
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(options)},
         {
             "apiVersion": rbac + "/v1",
             "kind": "ClusterRole",
@@ -593,6 +608,24 @@ def manifests(options: dict, config_yaml: str, rule_files: dict) -> list[dict]:
             "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": role},
             "subjects": [{"kind": "ServiceAccount", "name": options["name"], "namespace": options["namespace"]}],
         },
+    ]
+
+
+def manifests(options: dict, config_yaml: str, rule_files: dict) -> list[dict]:
+    """The objects of one Prometheus server, in apply order: Namespace, ServiceAccount,
+    ClusterRole, ClusterRoleBinding, ConfigMap, Deployment or StatefulSet, Service.
+    Without ``service_discovery`` there is no ClusterRole and no ClusterRoleBinding.
+
+    ``options`` are the ``prometheus_kubernetes`` options (normalized here), ``config_yaml`` the
+    text of prometheus.yml (its ``rule_files`` should be ``[rule_files_glob()]``), ``rule_files``
+    maps ``<name>.rules.yml`` to the text of each rule file.
+    """
+    options = normalize_options(options)
+    data = _config_data(config_yaml, rule_files)
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": _metadata(options, options["namespace"], False)},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(options)},
+        *(_cluster_role_objects(options) if options["service_discovery"] else []),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(options), "data": data},
         _workload(options),
         _service(options),

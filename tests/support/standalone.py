@@ -23,7 +23,7 @@ PROMETHEUS = shutil.which("prometheus")
 
 
 class PrometheusProcess:
-    """A Prometheus in its own scratch root (0755 parents), on a free port of 127.0.0.1.
+    """A Prometheus in its own scratch root (0755 parents), on a free port of ``address`` (127.0.0.1).
 
     ``lifecycle`` adds ``--web.enable-lifecycle`` (``POST /-/reload``); ``flags`` are appended to
     the command line as given; ``log`` is where its output goes (default ``<root>/prometheus.log``,
@@ -31,10 +31,11 @@ class PrometheusProcess:
     """
 
     def __init__(self, name: str, lifecycle: bool = True, flags: Sequence[str] = (),
-                 log: Path | None = None, ready_timeout: float = 30) -> None:
+                 log: Path | None = None, ready_timeout: float = 30, address: str = "127.0.0.1") -> None:
         self.root = scratch_root(name)
         self.port = free_ports(1)[0]
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.address = address
+        self.url = "http://%s:%d" % (address, self.port)
         self.config_path = self.root / "prometheus.yml"
         self.lifecycle = lifecycle
         self.flags = list(flags)
@@ -70,7 +71,7 @@ class PrometheusProcess:
             PROMETHEUS,
             "--config.file=%s" % self.config_path,
             "--storage.tsdb.path=%s" % (self.root / "data"),
-            "--web.listen-address=127.0.0.1:%d" % self.port,
+            "--web.listen-address=%s:%d" % (self.address, self.port),
         ]
         if self.lifecycle:
             command.append("--web.enable-lifecycle")

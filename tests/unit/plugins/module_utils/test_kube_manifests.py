@@ -79,6 +79,7 @@ def test_normalize_options_fills_every_default():
         "reloader": "exec",
         "reloader_image": None,
         "reloader_interval": None,
+        "service_discovery": True,
         "cluster_role_name": "promfleet-monitoring-prom-eu1",
     }
 
@@ -111,6 +112,12 @@ def test_normalize_options_does_not_share_the_defaults():
 def test_numeric_quantities_become_strings():
     options = normalize_options({**BASE, "resources": {"requests": {"cpu": 0.5}, "limits": {"cpu": 2}}})
     assert options["resources"] == {"requests": {"cpu": "0.5"}, "limits": {"cpu": "2"}}
+
+
+def test_without_service_discovery_there_is_no_cluster_role_to_name():
+    options = normalize_options({**BASE, "service_discovery": False})
+    assert (options["service_discovery"], options["cluster_role_name"]) == (False, None)
+    assert normalize_options(options) == options
 
 
 def test_a_statefulset_gets_10gi_of_storage_by_default():
@@ -363,6 +370,21 @@ def test_cluster_role_name_must_be_a_dns_subdomain():
     )
 
 
+@pytest.mark.parametrize("value", ["false", "no", 0])
+def test_service_discovery_must_be_a_boolean(value):
+    assert error_of({**BASE, "service_discovery": value}) == (
+        "prometheus_kubernetes.service_discovery is %r; it must be true or false (a YAML boolean, not quoted)"
+        % (value,)
+    )
+
+
+def test_cluster_role_name_only_applies_with_service_discovery():
+    assert error_of({**BASE, "service_discovery": False, "cluster_role_name": "prometheus-eu1"}) == (
+        "prometheus_kubernetes.cluster_role_name only applies with service_discovery: true (it is false); "
+        "remove it or set service_discovery: true"
+    )
+
+
 def test_the_config_must_be_text():
     assert error_of(BASE, config="") == "config_yaml must be the text of prometheus.yml, got ''"
 
@@ -403,6 +425,16 @@ def test_the_objects_come_in_apply_order():
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
+        "ConfigMap",
+        "Deployment",
+        "Service",
+    ]
+
+
+def test_without_service_discovery_there_is_no_cluster_role_and_no_binding():
+    assert [obj["kind"] for obj in render(service_discovery=False)] == [
+        "Namespace",
+        "ServiceAccount",
         "ConfigMap",
         "Deployment",
         "Service",
@@ -495,6 +527,11 @@ def test_every_container_is_hardened_and_bounded(reloader):
 def test_the_pod_uses_its_service_account_and_mounts_its_token_for_discovery():
     spec = pod_spec()
     assert (spec["serviceAccountName"], spec["automountServiceAccountToken"]) == ("prom-eu1", True)
+
+
+def test_without_service_discovery_the_pod_keeps_its_service_account_but_gets_no_token():
+    spec = pod_spec(service_discovery=False)
+    assert (spec["serviceAccountName"], spec["automountServiceAccountToken"]) == ("prom-eu1", False)
 
 
 def test_prometheus_gets_the_default_resources():
@@ -677,10 +714,11 @@ def test_the_pod_template_holds_nothing_of_the_config():
         {"port": 9091},
         {"resources": {"requests": {"cpu": "200m", "memory": "1Gi"}, "limits": {"memory": "4Gi"}}},
         {"reloader": "sidecar"},
+        {"service_discovery": False},
     ],
     ids=lambda change: next(iter(change)),
 )
-def test_a_change_of_image_flags_or_resources_rolls_the_pods(change):
+def test_a_change_of_image_flags_resources_or_api_access_rolls_the_pods(change):
     assert pod_template_fingerprint(render(**change)) != pod_template_fingerprint(render())
 
 

@@ -16,6 +16,7 @@ RULES = {"node.rules.yml": "groups:\n  - name: node\n    rules: []\n"}
 BASE = {"namespace": "monitoring", "name": "prom-eu1"}
 COMBINATIONS = {
     "defaults": {},
+    "no-service-discovery": {"service_discovery": False},
     "statefulset-nodeport": {
         "workload": "StatefulSet",
         "storage_size": "50Gi",

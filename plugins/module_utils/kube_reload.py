@@ -1,0 +1,346 @@
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""Reload the Prometheus of a Kubernetes workload without restarting its pods, and prove it.
+
+The kubernetes role applies the server's ConfigMap; the kubelet then refreshes the files mounted
+in each pod, a minute or more later. For every ready pod of the workload, ``reload``:
+
+1. decides from the API server alone whether the pod already runs this ConfigMap: the pod carries
+   ``LIVE_ANNOTATION``, the digest of the ConfigMap data last proven live in it, and Prometheus
+   (read through the API server's pod proxy) reports its last reload as successful;
+2. otherwise waits until the mounted files have the ConfigMap's content (``sha256sum`` run in the
+   pod's Prometheus container), then reloads it: SIGHUP to PID 1 through an exec (reloaders
+   ``exec`` and ``sidecar``; the sidecar would get there too, but only after its own interval),
+   or ``POST /-/reload`` through the pod proxy (reloader ``http``);
+3. verifies it as prometheus_reload does: the success flag is 1, its timestamp moved on, and the
+   configuration Prometheus reports equals prometheus.yml of the ConfigMap; then annotates the pod.
+
+When a pod's reload fails and the ``<name>-last-good`` ConfigMap (written after every verified
+reload) differs, the server's ConfigMap gets that data back and every ready pod is reloaded with
+it and verified; the failure is still reported, with ``promtool check config`` as run in the pod.
+
+Pods that are not ready are left alone: they read the ConfigMap when they start.
+
+The decisions are pure functions; ``Cluster`` is the thin layer over the kubernetes client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from ansible_collections.promfleet.federation.plugins.module_utils import kube_manifests, prometheus_http
+
+try:
+    from kubernetes import client as kube_client
+    from kubernetes import config as kube_config
+    from kubernetes.client.rest import ApiException
+    from kubernetes.stream import stream as kube_stream
+
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the module with missing_required_lib
+    KUBERNETES_IMPORT_ERROR = exc
+    ApiException = OSError
+
+LIVE_ANNOTATION = "promfleet.federation/live-config"
+LAST_GOOD_SUFFIX = "-last-good"
+RELOADERS = kube_manifests.RELOADERS
+POLL_SECONDS = 2.0
+
+
+class KubeReloadError(Exception):
+    """The reload could not be done or proven; ``result`` is what the module returns with it."""
+
+    def __init__(self, message: str, result: dict | None = None) -> None:
+        super().__init__(message)
+        self.result = result or {}
+
+
+# --- pure decisions ----------------------------------------------------------------------------------
+
+
+def file_digests(data: dict) -> dict:
+    """sha256 of each ConfigMap key's content, as ``sha256sum`` prints it for the mounted file."""
+    return {key: hashlib.sha256(text.encode("utf-8")).hexdigest() for key, text in data.items()}
+
+
+def data_digest(data: dict) -> str:
+    """One digest of the whole ConfigMap data: the value of ``LIVE_ANNOTATION``."""
+    return hashlib.sha256(json.dumps(file_digests(data), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def parse_sha256sum(output: str) -> dict:
+    """``sha256sum`` output (``<hex>  <path>`` lines) as {file name: hex}."""
+    found = {}
+    for line in output.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and len(parts[0]) == 64:
+            found[parts[1].strip().lstrip("*").rsplit("/", 1)[-1]] = parts[0].lower()
+    return found
+
+
+def pod_ready(pod: dict) -> tuple:
+    """(ready, why not): a pod is ready when it runs and its Prometheus container is ready."""
+    status = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False, "it is being deleted"
+    if status.get("phase") != "Running":
+        return False, "it is %s" % (status.get("phase") or "not scheduled yet")
+    containers = {c.get("name"): c for c in status.get("containerStatuses") or []}
+    container = containers.get(kube_manifests.CONTAINER_NAME)
+    if not container or not container.get("ready"):
+        return False, "its %s container is not ready" % kube_manifests.CONTAINER_NAME
+    return True, ""
+
+
+def plan(pods: list, desired: str, states: dict) -> list:
+    """What to do with each pod: ``live`` (it runs ``desired`` already), ``reload`` or ``skip``
+    (not ready). ``states`` maps ready pods to their reload state (``reload_state``)."""
+    steps = []
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        name = pod["metadata"]["name"]
+        ready, why = pod_ready(pod)
+        if not ready:
+            steps.append({"pod": name, "action": "skip",
+                          "reason": "%s; it reads the ConfigMap when it starts" % why})
+            continue
+        annotations = pod["metadata"].get("annotations") or {}
+        live = annotations.get(LIVE_ANNOTATION) == desired
+        successful = states.get(name, {}).get("successful")
+        if live and successful:
+            steps.append({"pod": name, "action": "live", "reason": "it runs this ConfigMap (verified before)"})
+        elif live:
+            steps.append({"pod": name, "action": "reload",
+                          "reason": "its last reload failed since this ConfigMap was verified in it"})
+        else:
+            steps.append({"pod": name, "action": "reload",
+                          "reason": "this ConfigMap has not been verified in it yet"})
+    return steps
+
+
+def trigger_description(reloader: str) -> str:
+    if reloader == "http":
+        return "POST /-/reload through the API server's pod proxy"
+    command = " ".join(kube_manifests.EXEC_RELOAD_COMMAND)
+    return "SIGHUP (exec %s in container %s)" % (command, kube_manifests.CONTAINER_NAME)
+
+
+# --- the cluster -------------------------------------------------------------------------------------
+
+
+class Cluster:
+    """The API server of one cluster: pods, ConfigMaps, exec, and Prometheus through the pod proxy."""
+
+    def __init__(self, kubeconfig=None, context: str | None = None, request_timeout: float = 10.0):
+        """``kubeconfig``: a path or the kubeconfig as a mapping (as kubernetes.core takes it);
+        without it and ``context``, the pod's service account (in-cluster)."""
+        if isinstance(kubeconfig, dict):
+            self.api = kube_config.new_client_from_config_dict(kubeconfig, context=context)
+        elif kubeconfig or context:
+            self.api = kube_config.new_client_from_config(config_file=kubeconfig, context=context)
+        else:
+            configuration = kube_client.Configuration()
+            kube_config.load_incluster_config(client_configuration=configuration)
+            self.api = kube_client.ApiClient(configuration)
+        self.core = kube_client.CoreV1Api(self.api)
+        self.request_timeout = request_timeout
+
+    def pods(self, namespace: str, selector: dict) -> list:
+        found = self.core.list_namespaced_pod(
+            namespace, label_selector=",".join("%s=%s" % item for item in sorted(selector.items())))
+        return [self.api.sanitize_for_serialization(pod) for pod in found.items]
+
+    def config_map_data(self, namespace: str, name: str) -> dict | None:
+        try:
+            return self.core.read_namespaced_config_map(name, namespace).data or {}
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def put_config_map_data(self, namespace: str, name: str, data: dict, labels: dict) -> None:
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels}, "data": data}
+        try:
+            self.core.replace_namespaced_config_map(name, namespace, body)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            self.core.create_namespaced_config_map(namespace, body)
+
+    def restore_config_map_data(self, namespace: str, name: str, data: dict) -> None:
+        """Give the server's ConfigMap ``data`` (keys it no longer has are removed), keeping its labels."""
+        current = self.config_map_data(namespace, name) or {}
+        patch = dict({key: None for key in current if key not in data}, **data)
+        self.core.patch_namespaced_config_map(name, namespace, {"data": patch})
+
+    def annotate(self, namespace: str, pod: str, digest: str) -> None:
+        self.core.patch_namespaced_pod(pod, namespace, {"metadata": {"annotations": {LIVE_ANNOTATION: digest}}})
+
+    def execute(self, namespace: str, pod: str, command: list) -> str:
+        """Run ``command`` in the pod's Prometheus container; its output (stdout and stderr)."""
+        return kube_stream(self.core.connect_get_namespaced_pod_exec, pod, namespace,
+                           container=kube_manifests.CONTAINER_NAME, command=list(command),
+                           stderr=True, stdin=False, stdout=True, tty=False)
+
+    def prometheus(self, namespace: str, pod: str, port: int) -> prometheus_http.PrometheusClient:
+        """The pod's Prometheus, reached through the API server's pod proxy with the kubeconfig's credentials."""
+        configuration = self.api.configuration
+        token = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+            "authorization")
+        return prometheus_http.PrometheusClient(
+            "%s/api/v1/namespaces/%s/pods/%s:%d/proxy" % (configuration.host.rstrip("/"), namespace, pod, port),
+            bearer_token=token.split(" ", 1)[-1] if token else None,
+            validate_certs=bool(configuration.verify_ssl),
+            ca_path=configuration.ssl_ca_cert,
+            client_cert=configuration.cert_file,
+            client_key=configuration.key_file,
+            timeout=self.request_timeout,
+        )
+
+
+# --- the reload --------------------------------------------------------------------------------------
+
+
+def _wait_for_mount(cluster: Cluster, namespace: str, pod: str, data: dict, timeout: float) -> float:
+    """Seconds until the files mounted in ``pod`` have ``data``'s content; KubeReloadError after ``timeout``."""
+    wanted = file_digests(data)
+    started = time.monotonic()
+    command = ["sh", "-c", "sha256sum %s/*" % kube_manifests.CONFIG_DIR]
+    while True:
+        mounted = parse_sha256sum(cluster.execute(namespace, pod, command))
+        if mounted == wanted:
+            return round(time.monotonic() - started, 3)
+        if time.monotonic() - started >= timeout:
+            stale = sorted(key for key in set(wanted) | set(mounted) if wanted.get(key) != mounted.get(key))
+            raise KubeReloadError(
+                "pod %s/%s: the files mounted at %s still differ from the ConfigMap after %d s (%s); the kubelet "
+                "refreshes ConfigMap volumes within its sync period plus its cache TTL: raise mount_timeout "
+                "or check the kubelet" % (namespace, pod, kube_manifests.CONFIG_DIR, timeout, ", ".join(stale)))
+        time.sleep(POLL_SECONDS)
+
+
+def _promtool_says(cluster: Cluster, namespace: str, pod: str) -> str:
+    try:
+        output = cluster.execute(namespace, pod, ["promtool", "check", "config", kube_manifests.CONFIG_FILE])
+    except (ApiException, OSError, ValueError):
+        return ""
+    return "; promtool check config in the pod says: %s" % " ".join(output.split()) if "FAILED" in output else ""
+
+
+def _reload_pod(cluster: Cluster, namespace: str, pod: str, port: int, reloader: str, data: dict,
+                mount_timeout: float, timeout: float) -> dict:
+    """Wait for the mount, reload, verify. The pod's step with ``ok``, ``error`` and timings."""
+    step = {"pod": pod, "mount_seconds": _wait_for_mount(cluster, namespace, pod, data, mount_timeout)}
+    prometheus = cluster.prometheus(namespace, pod, port)
+    before = prometheus.reload_state()
+    started = time.monotonic()
+    error = None
+    if reloader == "http":
+        try:
+            prometheus.post("/-/reload")
+        except prometheus_http.PrometheusHTTPError as exc:
+            error = exc.body.strip() or str(exc)
+    else:
+        cluster.execute(namespace, pod, list(kube_manifests.EXEC_RELOAD_COMMAND))
+    if error is None:
+        after = prometheus_http.wait_for_reload(prometheus, before, timeout)
+        if not after["verified"]:
+            error = (prometheus_http.SIGNAL_FAILURE if not after["successful"] else
+                     "no reload within %s s: %s stayed at %s" % (timeout, prometheus_http.RELOAD_TIMESTAMP,
+                                                                 after["timestamp"]))
+    if error is None:
+        desired = prometheus_http.load_yaml(data[kube_manifests.CONFIG_KEY], kube_manifests.CONFIG_KEY)
+        differences = prometheus_http.config_differences(desired, prometheus.status_config(), kube_manifests.CONFIG_DIR)
+        if differences:
+            error = "the reload succeeded, but the configuration the server reports is not the ConfigMap's: %s" % (
+                "; ".join(differences))
+    else:
+        error += _promtool_says(cluster, namespace, pod)
+    step.update(ok=error is None, error=error, reload_seconds=round(time.monotonic() - started, 3))
+    if error is None:
+        cluster.annotate(namespace, pod, data_digest(data))
+    return step
+
+
+def reload(cluster: Cluster, namespace: str, name: str, port: int = 9090, reloader: str = "exec",
+           data: dict | None = None, mount_timeout: float = 180.0, timeout: float = 30.0,
+           rollback: bool = True, check_mode: bool = False) -> dict:
+    """Make every ready pod of workload ``name`` run ConfigMap ``data`` (see the module docstring)."""
+    if data is None:
+        data = cluster.config_map_data(namespace, name)
+        if data is None:
+            raise KubeReloadError("ConfigMap %s/%s does not exist: apply the server first" % (namespace, name))
+    if kube_manifests.CONFIG_KEY not in data:
+        raise KubeReloadError("data: the ConfigMap data has no %s key" % kube_manifests.CONFIG_KEY)
+    desired = data_digest(data)
+    pods = cluster.pods(namespace, {kube_manifests.INSTANCE_LABEL: name,
+                                    kube_manifests.MANAGED_BY_LABEL: kube_manifests.MANAGED_BY})
+    states = {}
+    for pod in pods:
+        pod_name = pod["metadata"]["name"]
+        if pod_ready(pod)[0]:
+            states[pod_name] = cluster.prometheus(namespace, pod_name, port).reload_state()
+    steps = plan(pods, desired, states)
+    due = [step for step in steps if step["action"] == "reload"]
+    result = {"changed": bool(due), "pods": steps, "rolled_back": False, "digest": desired,
+              "method": trigger_description(reloader)}
+    if not due:
+        ready = [s["pod"] for s in steps if s["action"] == "live"]
+        waiting = "; ".join("%s: %s" % (s["pod"], s["reason"]) for s in steps) or "the workload has no pod yet"
+        result["msg"] = ("every ready pod runs this ConfigMap (%s)" % ", ".join(ready) if ready
+                         else "no ready pod to reload: %s" % waiting)
+        if not check_mode and ready:
+            _keep_last_good(cluster, namespace, name, data)
+        return result
+    if check_mode:
+        result["msg"] = "would wait for the mounted files, then reload with %s: %s" % (
+            trigger_description(reloader), ", ".join(s["pod"] for s in due))
+        return result
+
+    failures = []
+    for step in due:
+        step.update(_reload_pod(cluster, namespace, step["pod"], port, reloader, data, mount_timeout, timeout))
+        if not step["ok"]:
+            failures.append(step)
+            break
+    if not failures:
+        _keep_last_good(cluster, namespace, name, data)
+        result["msg"] = "reloaded with %s and verified: %s" % (
+            trigger_description(reloader), ", ".join("%s (%.3f s)" % (s["pod"], s["reload_seconds"]) for s in due))
+        return result
+
+    failed = failures[0]
+    message = "pod %s/%s: reload with %s failed: %s" % (
+        namespace, failed["pod"], trigger_description(reloader), failed["error"])
+    last_good = cluster.config_map_data(namespace, name + LAST_GOOD_SUFFIX) if rollback else None
+    if not rollback:
+        raise KubeReloadError(message, result)
+    if not last_good or data_digest(last_good) == desired:
+        raise KubeReloadError(message + "; no rollback: ConfigMap %s%s is missing or equals the new data"
+                              % (name, LAST_GOOD_SUFFIX), result)
+    cluster.restore_config_map_data(namespace, name, last_good)
+    result["rolled_back"] = True
+    restored = []
+    for step in steps:
+        if step["action"] == "skip":
+            continue
+        again = _reload_pod(cluster, namespace, step["pod"], port, reloader, last_good, mount_timeout, timeout)
+        if not again["ok"]:
+            raise KubeReloadError(message + "; rolled back ConfigMap %s to %s%s, but reloading pod %s with it failed "
+                                  "too: %s" % (name, name, LAST_GOOD_SUFFIX, step["pod"], again["error"]), result)
+        restored.append(step["pod"])
+    raise KubeReloadError(message + "; rolled back: ConfigMap %s has the data of %s%s again, verified live in %s"
+                          % (name, name, LAST_GOOD_SUFFIX, ", ".join(restored)), result)
+
+
+def _keep_last_good(cluster: Cluster, namespace: str, name: str, data: dict) -> None:
+    """Copy ``data``, now proven live, to ``<name>-last-good`` unless it holds it already. It carries
+    the server's labels (teardown finds it by them) plus the component ``last-good``."""
+    kept = cluster.config_map_data(namespace, name + LAST_GOOD_SUFFIX)
+    if kept is not None and data_digest(kept) == data_digest(data):
+        return
+    labels = {kube_manifests.NAME_LABEL: "prometheus", kube_manifests.INSTANCE_LABEL: name,
+              kube_manifests.MANAGED_BY_LABEL: kube_manifests.MANAGED_BY, "app.kubernetes.io/component": "last-good"}
+    cluster.put_config_map_data(namespace, name + LAST_GOOD_SUFFIX, data, labels)
