@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
-from figures import fmt, load, median  # noqa: E402
+from figures import fmt, load, median, print_table  # noqa: E402
 from fleet import (  # noqa: E402  (needs the path above)
     FAST_INTERVALS,
     Fleet,
@@ -330,13 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             fmt(median([r.teardown for r in runs])),
             "FAILED" if any(r.failures for r in runs) else "yes",
         ))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    runs_label = f"median of {args.repeat} runs" if args.repeat > 1 else "1 run"
-    print(f"\nResults ({runs_label} per N; load average now {load()}):")
-    for i, row in enumerate(table):
-        print("  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
+    print_table(table, args.repeat)
 
     failures = [(count, k + 1, failure) for count, runs in rows for k, r in enumerate(runs) for failure in r.failures]
     for count, run_no, failure in failures:

@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 for _path in (REPO / "collections", REPO / "tests" / "support"):
     sys.path.insert(0, str(_path))
 
-from figures import fmt, load  # noqa: E402
+from figures import fmt, load, print_table  # noqa: E402
 from fleet import listening, processes_matching, run_module, wait_for  # noqa: E402  (needs the paths above)
 from standalone import PROMETHEUS, PrometheusProcess  # noqa: E402
 
@@ -322,13 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             fmt(r.median("reload_run_signal"), 2),
             "FAILED" if r.failures else "yes",
         ))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    runs_label = f"median of {args.repeat} runs" if args.repeat > 1 else "1 run"
-    print(f"\nResults ({runs_label} per N; load average now {load()}; ansible ping {fmt(ping, 2)} s):")
-    for i, row in enumerate(table):
-        print("  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
+    print_table(table, args.repeat, f"; ansible ping {fmt(ping, 2)} s")
 
     failures = [(r.jobs, failure) for r in results for failure in r.failures]
     for jobs, failure in failures:

@@ -229,36 +229,38 @@ def _promtool_says(cluster: Cluster, namespace: str, pod: str) -> str:
     return "; promtool check config in the pod says: %s" % " ".join(output.split()) if "FAILED" in output else ""
 
 
+class PodTrigger:
+    """Starts the reload of one pod for ``prometheus_http.attempt_reload``: SIGHUP by exec, or the
+    shared Trigger's ``POST /-/reload`` (through the pod proxy the client is pointed at)."""
+
+    def __init__(self, cluster: Cluster, namespace: str, pod: str, reloader: str) -> None:
+        self.method = "http" if reloader == "http" else "signal"
+        self.cluster, self.namespace, self.pod = cluster, namespace, pod
+
+    def fire(self, client: prometheus_http.PrometheusClient) -> str | None:
+        if self.method == "http":
+            return prometheus_http.Trigger("http").fire(client)
+        self.cluster.execute(self.namespace, self.pod, list(kube_manifests.EXEC_RELOAD_COMMAND))
+        return None
+
+
 def _reload_pod(cluster: Cluster, namespace: str, pod: str, port: int, reloader: str, data: dict,
                 mount_timeout: float, timeout: float) -> dict:
     """Wait for the mount, reload, verify. The pod's step with ``ok``, ``error`` and timings."""
     step = {"pod": pod, "mount_seconds": _wait_for_mount(cluster, namespace, pod, data, mount_timeout)}
     prometheus = cluster.prometheus(namespace, pod, port)
-    before = prometheus.reload_state()
-    started = time.monotonic()
-    error = None
-    if reloader == "http":
-        try:
-            prometheus.post("/-/reload")
-        except prometheus_http.PrometheusHTTPError as exc:
-            error = exc.body.strip() or str(exc)
-    else:
-        cluster.execute(namespace, pod, list(kube_manifests.EXEC_RELOAD_COMMAND))
+    attempt = prometheus_http.attempt_reload(prometheus, PodTrigger(cluster, namespace, pod, reloader), timeout)
+    error = attempt["error"]
     if error is None:
-        after = prometheus_http.wait_for_reload(prometheus, before, timeout)
-        if not after["verified"]:
-            error = (prometheus_http.SIGNAL_FAILURE if not after["successful"] else
-                     "no reload within %s s: %s stayed at %s" % (timeout, prometheus_http.RELOAD_TIMESTAMP,
-                                                                 after["timestamp"]))
-    if error is None:
-        desired = prometheus_http.load_yaml(data[kube_manifests.CONFIG_KEY], kube_manifests.CONFIG_KEY)
-        differences = prometheus_http.config_differences(desired, prometheus.status_config(), kube_manifests.CONFIG_DIR)
+        differences = prometheus_http.compare_with_text(
+            prometheus, data[kube_manifests.CONFIG_KEY], "the ConfigMap's " + kube_manifests.CONFIG_KEY,
+            kube_manifests.CONFIG_DIR)
         if differences:
             error = "the reload succeeded, but the configuration the server reports is not the ConfigMap's: %s" % (
                 "; ".join(differences))
     else:
         error += _promtool_says(cluster, namespace, pod)
-    step.update(ok=error is None, error=error, reload_seconds=round(time.monotonic() - started, 3))
+    step.update(ok=error is None, error=error, reload_seconds=attempt["seconds"])
     if error is None:
         cluster.annotate(namespace, pod, data_digest(data))
     return step

@@ -553,6 +553,12 @@ def promtool_details(config_path: str | None, promtool: str | None) -> str:
     return "; promtool check config %s says: %s" % (config_path, " ".join(output.split()))
 
 
+def compare_with_text(client: PrometheusClient, text: str, where: str, config_dir: str) -> list:
+    """``config_differences`` between the prometheus.yml ``text`` (``where`` names it in errors;
+    relative paths resolve in ``config_dir``) and what the server reports."""
+    return config_differences(load_yaml(text, where), client.status_config(), config_dir)
+
+
 def compare_with_file(client: PrometheusClient, config_path: str) -> list:
     """``config_differences`` between ``config_path`` on disk and what the server reports."""
     try:
@@ -560,13 +566,12 @@ def compare_with_file(client: PrometheusClient, config_path: str) -> list:
             text = handle.read()
     except OSError as exc:
         raise PrometheusError("cannot read config_path %s: %s" % (config_path, exc.strerror)) from None
-    file_config = load_yaml(text, config_path)
-    config_dir = os.path.dirname(os.path.abspath(config_path))
-    return config_differences(file_config, client.status_config(), config_dir)
+    return compare_with_text(client, text, config_path, os.path.dirname(os.path.abspath(config_path)))
 
 
-def _attempt(client: PrometheusClient, trigger: Trigger, timeout: float, config_path, promtool) -> dict:
-    """One reload: fire, then wait for proof. ``ok``, ``error`` (Prometheus' text), ``before``,
+def attempt_reload(client: PrometheusClient, trigger, timeout: float, config_path=None, promtool=None) -> dict:
+    """One reload: fire, then wait for proof. ``trigger`` is a Trigger or any object with its
+    ``method`` (http or signal) and ``fire(client)``. ``ok``, ``error`` (Prometheus' text), ``before``,
     ``after``, ``seconds``."""
     before = client.reload_state()
     started = time.monotonic()
@@ -619,7 +624,7 @@ def reload(
         )
         return result
 
-    first = _attempt(client, trigger, timeout, config_path, promtool)
+    first = attempt_reload(client, trigger, timeout, config_path, promtool)
     result.update(
         reload_seconds=first["seconds"],
         last_reload_success_timestamp={"before": first["before"]["timestamp"], "after": first["after"]["timestamp"]},
@@ -646,7 +651,7 @@ def reload(
         raise ReloadError(message, result)
 
     result["rolled_back"] = True
-    second = _attempt(client, trigger, timeout, config_path, promtool)
+    second = attempt_reload(client, trigger, timeout, config_path, promtool)
     result["last_reload_success_timestamp"]["after"] = second["after"]["timestamp"]
     restored = ", ".join(result["restored_files"])
     if second["ok"]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.promfleet.federation.plugins.module_utils.kube_manifests import DEFAULTS as KUBERNETES_DEFAULTS
+
 # These defaults are also the defaults of the `prometheus` role (a unit test keeps them equal).
 DEFAULT_LISTEN_ADDRESS = "0.0.0.0"
 DEFAULT_PORT = 9090
@@ -114,6 +116,9 @@ def _external_labels(host: str, hostvars: dict, own: dict, problems: list[str]) 
     return labels
 
 
+KUBERNETES_DEFAULT_PORT = KUBERNETES_DEFAULTS["port"]
+
+
 def _federation_url(host: str, kubernetes: object, problems: list[str]) -> tuple:
     """(scheme, host:port, path prefix) of a Kubernetes server's ``federation_url``, the address
     (NodePort, LoadBalancer or Ingress) other servers reach it by; None and a problem when unusable."""
@@ -158,6 +163,8 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
         "scheme": "http",
         "path_prefix": "",
         "target": target,
+        # what the server's own `prometheus` job scrapes
+        "self_target": target,
         "url": "http://%s" % target,
         "machine": machine_key(hostvars),
         "external_labels": _external_labels(host, hostvars, own, problems),
@@ -171,6 +178,8 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
                 # the name the kubernetes role gives the server's objects
                 deployment="kubernetes", kubernetes_name=str(kubernetes.get("name") or kubernetes_name(host)),
                 scheme=scheme, path_prefix=prefix, target=target,
+                # in its pod the server scrapes itself on its own port, not through the federation address
+                self_target="localhost:%s" % (kubernetes.get("port") or KUBERNETES_DEFAULT_PORT),
                 url="%s://%s%s" % (scheme, target, prefix),
                 # a cluster namespace, not a machine: no machine-wide steps, no port clash on a host
                 machine="kubernetes:%s/%s/%s" % (kubernetes.get("kubeconfig") or "in-cluster",

@@ -44,6 +44,18 @@ def test_an_invalid_job_is_refused_before_it_is_written_and_running_servers_do_n
     assert server_readings(federation.fleet) == servers_before, "a server restarted or reloaded"
 
 
+def test_a_password_of_a_scrape_job_is_never_printed_not_even_with_check_diff_and_verbose(federation):
+    secret = "it-s3cret-never-printed"
+    job = {"job_name": "app", "basic_auth": {"username": "scraper", "password": secret},
+           "static_configs": [{"targets": ["127.0.0.1:1"]}]}
+    files_before = config_files(federation.fleet)
+    run = federation.run("--check", "--diff", "-v", "-e", json.dumps({"prometheus_scrape_configs": [job]}))
+    assert_succeeded(run)
+    assert says(run, "job_name: app"), run.output[-4000:]  # the diff of prometheus.yml was shown
+    assert secret not in run.output
+    assert config_files(federation.fleet) == files_before
+
+
 # --- a datacenter server down during site.yml --------------------------------------------------------
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from fleet import Fleet, free_ports, run_playbook
-from it_support import says, scratch_root, tear_down
+from fleet import Fleet, free_ports
+from it_support import says, scratch_root
+from kube import site_in_clusters
 from kubernetes import client
 
 DATACENTERS = {"eu-west-1": 0, "us-east-1": 1}  # datacenter -> index of its cluster in `clusters`
@@ -39,36 +40,14 @@ def site(clusters):
     inventory = fleet.inventory()
     ports = dict(zip([*DATACENTERS, GLOBAL], free_ports(len(DATACENTERS) + 1), strict=True))
     for datacenter, index in DATACENTERS.items():
-        cluster = clusters[index]
-        fleet.datacenter_host(inventory, datacenter)["prometheus_kubernetes"] = {
-            "kubeconfig": str(cluster.kubeconfig), "context": cluster.context, "namespace": DATACENTER_NAMESPACE,
-            "federation_url": "http://127.0.0.1:%d" % ports[datacenter], "service_type": "NodePort",
-        }
-    cluster = clusters[GLOBAL_CLUSTER]
-    # Fleet has no helper for the global's variables: the host entry of the global group.
-    inventory["all"]["children"]["prometheus_global"]["hosts"][GLOBAL]["prometheus_kubernetes"] = {
-        "kubeconfig": str(cluster.kubeconfig), "context": cluster.context, "namespace": GLOBAL_NAMESPACE,
-        "federation_url": "http://127.0.0.1:%d" % ports[GLOBAL],
-    }
-    path = fleet.write_inventory("kubernetes.yml", data=inventory)
-    try:
-        first = run_playbook("playbooks/site.yml", [path], check=False)
-        second = run_playbook("playbooks/site.yml", [path], check=False)
-        yield {"fleet": fleet, "inventory": path, "ports": ports, "first": first, "second": second}
-        teardown = run_playbook("playbooks/teardown.yml", [path], check=False)
-        assert teardown.returncode == 0, teardown.output[-4000:]
-        left = promfleet_config_maps(clusters[GLOBAL_CLUSTER], GLOBAL_NAMESPACE)
-        assert left == [], "teardown left ConfigMaps %s in namespace %s" % (left, GLOBAL_NAMESPACE)
-        for cluster in clusters:
-            left = promfleet_config_maps(cluster, DATACENTER_NAMESPACE)
-            assert left == [], "teardown left ConfigMaps %s in %s" % (left, cluster.name)
-    finally:
-        tear_down(fleet, fleet.write_inventory("hosts-only.yml", datacenters=[]))
-
-
-def promfleet_config_maps(cluster, namespace: str) -> list[str]:
-    config_maps = client.CoreV1Api(cluster.api_client()).list_namespaced_config_map(namespace).items
-    return [cm.metadata.name for cm in config_maps if cm.metadata.name.startswith("promfleet-")]
+        fleet.datacenter_host(inventory, datacenter)["prometheus_kubernetes"] = clusters[index].prometheus_kubernetes(
+            DATACENTER_NAMESPACE, ports[datacenter], service_type="NodePort")
+    fleet.global_host(inventory, GLOBAL)["prometheus_kubernetes"] = clusters[GLOBAL_CLUSTER].prometheus_kubernetes(
+        GLOBAL_NAMESPACE, ports[GLOBAL])
+    namespaces = [(clusters[GLOBAL_CLUSTER], GLOBAL_NAMESPACE)]
+    namespaces += [(cluster, DATACENTER_NAMESPACE) for cluster in clusters]
+    with site_in_clusters(fleet, inventory, namespaces) as runs:
+        yield {"fleet": fleet, "ports": ports, **runs}
 
 
 def global_config(clusters) -> dict:
@@ -99,7 +78,7 @@ def test_the_verification_asks_the_global_at_its_federation_url(site):
 
 
 def test_the_global_runs_in_its_cluster_and_not_on_its_host(site, clusters):
-    assert GLOBAL_NAME in promfleet_config_maps(clusters[GLOBAL_CLUSTER], GLOBAL_NAMESPACE)
+    assert GLOBAL_NAME in clusters[GLOBAL_CLUSTER].promfleet_config_maps(GLOBAL_NAMESPACE)
     assert not (site["fleet"].root / "etc" / "promfleet-global-a").exists()
 
 

@@ -11,8 +11,10 @@ kubeconfig's credentials, check mode, and the last-good copy. What it cannot: th
 
 from __future__ import annotations
 
+import fcntl
 import json
-import subprocess
+import socket
+import struct
 
 import pytest
 import yaml
@@ -30,12 +32,21 @@ RELOADED_AT = "prometheus_config_last_reload_success_timestamp_seconds"
 
 
 def machine_address() -> str:
-    """An IPv4 address of this machine that is not loopback: the pod IP the API server proxies to."""
-    shown = json.loads(subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True).stdout)
-    for link in shown:
-        for address in link.get("addr_info", []):
-            if not address["local"].startswith("127."):
-                return address["local"]
+    """An IPv4 address of this machine that is not loopback: the pod IP the API server proxies to.
+    Read from the interfaces with the SIOCGIFADDR ioctl, so no tool (ip, ifconfig) is needed."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for _index, name in socket.if_nameindex():
+            request = struct.pack("256s", name.encode()[:15])
+            try:
+                answer = fcntl.ioctl(probe.fileno(), 0x8915, request)  # SIOCGIFADDR
+            except OSError:  # the interface has no IPv4 address
+                continue
+            address = socket.inet_ntoa(answer[20:24])
+            if not address.startswith("127."):
+                return address
+    finally:
+        probe.close()
     raise AssertionError("this machine has no non-loopback IPv4 address for the API server to proxy to")
 
 

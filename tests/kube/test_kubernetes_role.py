@@ -331,6 +331,39 @@ def test_an_option_the_engine_refuses_fails_the_play_before_any_cluster_is_touch
     assert live(beta, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "refused"}}) is not None
 
 
+def test_extra_scrape_jobs_and_host_style_rule_file_names_reach_the_config_map(
+    clusters: tuple[ApiServer, ApiServer], tmp_path: Path
+) -> None:
+    alpha = clusters[0]
+    variables = server(alpha, "extras", rules={"node.yml": RULES["node.rules.yml"]})
+    variables["prometheus_scrape_configs"] = [{"job_name": "shop", "static_configs": [{"targets": ["shop:8080"]}]}]
+
+    play(tmp_path / "extras.yml", {alpha: variables})
+
+    data = client.CoreV1Api(alpha.api_client()).read_namespaced_config_map("prom-alpha", "extras").data
+    assert [job["job_name"] for job in yaml.safe_load(data["prometheus.yml"])["scrape_configs"]] == [
+        "federate-eu1", "shop"]
+    assert yaml.safe_load(data["node.rules.yml"]) == RULES["node.rules.yml"]
+    assert "node.yml" not in data
+
+
+def test_a_bad_extra_scrape_job_fails_naming_it_before_the_cluster_is_touched(
+    clusters: tuple[ApiServer, ApiServer], tmp_path: Path
+) -> None:
+    alpha = clusters[0]
+    variables = server(alpha, "bad-extra")
+    variables["prometheus_scrape_configs"] = [{
+        "job_name": "app", "static_configs": [{"targets": ["127.0.0.1:1"]}],
+        "relabel_configs": [{"source_labels": ["__address__"], "regex": "(", "target_label": "x"}]}]
+
+    run = play(tmp_path / "bad-extra.yml", {alpha: variables}, must_pass=False)
+
+    assert run.recap()[host_name(alpha)]["failed"] == 1
+    assert "job \"app\", relabel_configs: relabel rule 1: regex: invalid regex '(': missing closing )" in " ".join(
+        run.output.split())
+    assert live(alpha, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bad-extra"}}) is None
+
+
 def test_check_mode_on_a_new_namespace_reports_changes_and_creates_nothing(
     clusters: tuple[ApiServer, ApiServer], tmp_path: Path
 ) -> None:

@@ -125,6 +125,11 @@ class Fleet:
         group = inventory["all"]["children"]["datacenters"]["children"][group_name(datacenter)]
         return group["hosts"][Fleet.server_of(datacenter)]
 
+    @staticmethod
+    def global_host(inventory: dict, name: str) -> dict:
+        """The variables of global server ``name`` in ``inventory`` (from ``inventory()``), to change in place."""
+        return inventory["all"]["children"]["prometheus_global"]["hosts"][name]
+
     def write_inventory(self, name: str = "hosts.yml", datacenters: list[str] | None = None,
                         data: dict | None = None) -> Path:
         """Write ``data`` (default: ``inventory(datacenters)``) to ``<root>/inventory/<name>``."""

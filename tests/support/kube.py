@@ -7,10 +7,14 @@ free loopback ports, with all its state in one directory; several can run at onc
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from fleet import Fleet, run_playbook
+from it_support import tear_down
 from kubernetes import client, config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,6 +58,16 @@ class ApiServer:
         """Stop the daemons and drop the etcd data; certificates and logs stay for a post-mortem."""
         subprocess.run([SCRIPTS / "stop.sh", self.root_dir], check=True)
 
+    def prometheus_kubernetes(self, namespace: str, federation_port: int, **options: object) -> dict:
+        """``prometheus_kubernetes`` for a server in this cluster, reached on loopback ``federation_port``."""
+        return {"kubeconfig": str(self.kubeconfig), "context": self.context, "namespace": namespace,
+                "federation_url": "http://127.0.0.1:%d" % federation_port, **options}
+
+    def promfleet_config_maps(self, namespace: str) -> list[str]:
+        """Names of the collection's ConfigMaps in ``namespace``."""
+        config_maps = client.CoreV1Api(self.api_client()).list_namespaced_config_map(namespace).items
+        return [cm.metadata.name for cm in config_maps if cm.metadata.name.startswith("promfleet-")]
+
     def kubeconfig_dict(self) -> dict:
         return yaml.safe_load(self.kubeconfig.read_text(encoding="utf-8"))
 
@@ -74,3 +88,22 @@ class ApiServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+@contextmanager
+def site_in_clusters(fleet: Fleet, inventory: dict, namespaces: list) -> Iterator[dict]:
+    """Run site.yml twice on ``inventory`` and yield the inventory's path and both runs; then
+    teardown.yml must succeed and leave none of the collection's ConfigMaps in ``namespaces``
+    ((cluster, namespace) pairs). What runs on this host is torn down however the test ends."""
+    path = fleet.write_inventory("kubernetes.yml", data=inventory)
+    try:
+        first = run_playbook("playbooks/site.yml", [path], check=False)
+        second = run_playbook("playbooks/site.yml", [path], check=False)
+        yield {"inventory": path, "first": first, "second": second}
+        teardown = run_playbook("playbooks/teardown.yml", [path], check=False)
+        assert teardown.returncode == 0, teardown.output[-4000:]
+        for cluster, namespace in namespaces:
+            left = cluster.promfleet_config_maps(namespace)
+            assert left == [], "teardown left ConfigMaps %s in %s/%s" % (left, cluster.name, namespace)
+    finally:
+        tear_down(fleet, fleet.write_inventory("hosts-only.yml", datacenters=[]))

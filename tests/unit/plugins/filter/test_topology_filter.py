@@ -88,6 +88,7 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "scheme": "http",
         "path_prefix": "",
         "target": "10.0.2.1:9191",
+        "self_target": "10.0.2.1:9191",
         "url": "http://10.0.2.1:9191",
         "machine": "10.0.2.1",
         "external_labels": {"datacenter": "us-east", "replica": "us1"},

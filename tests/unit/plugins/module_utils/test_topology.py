@@ -69,6 +69,7 @@ US1 = {
     "scheme": "http",
     "path_prefix": "",
     "target": "10.1.0.1:9090",
+    "self_target": "10.1.0.1:9090",
     "url": "http://10.1.0.1:9090",
     "machine": "10.1.0.1",
     "external_labels": {"datacenter": "us-east", "replica": "us1"},
@@ -85,6 +86,7 @@ US2 = {
     "scheme": "http",
     "path_prefix": "",
     "target": "10.1.0.2:9191",
+    "self_target": "10.1.0.2:9191",
     "url": "http://10.1.0.2:9191",
     "machine": "10.1.0.2",
     "external_labels": {"env": "prod", "datacenter": "us-east", "replica": "us2"},
@@ -101,6 +103,7 @@ EU1 = {
     "scheme": "http",
     "path_prefix": "",
     "target": "eu1.example.net:9090",
+    "self_target": "eu1.example.net:9090",
     "url": "http://eu1.example.net:9090",
     "machine": "eu1.example.net",
     "external_labels": {"datacenter": "eu-west", "replica": "eu1"},
@@ -117,6 +120,7 @@ G1 = {
     "scheme": "http",
     "path_prefix": "",
     "target": "10.9.0.1:9090",
+    "self_target": "10.9.0.1:9090",
     "url": "http://10.9.0.1:9090",
     "machine": "10.9.0.1",
     "external_labels": {"replica": "g1"},
@@ -734,6 +738,14 @@ def test_a_server_in_kubernetes_is_reached_by_its_federation_url():
     assert server["machine"] == "kubernetes:/etc/kube/eu-west.conf/eu-west/monitoring"
     assert server["port"] is None
     assert server["kubernetes_name"] == "promfleet-eu-k8s"
+
+
+def test_a_server_in_kubernetes_scrapes_itself_on_its_port_in_the_pod():
+    topology = build_topology({"dc_eu": ["eu-k8s", "eu-k8s-b"]}, ["g1"], {
+        "eu-k8s": in_cluster("eu-k8s", "eu-west", "http://10.0.0.5:30090"),
+        "eu-k8s-b": in_cluster("eu-k8s-b", "eu-west", "http://10.0.0.6:30090", port=9095), **GLOBAL})
+    assert topology["servers"]["eu-k8s"]["self_target"] == "localhost:9090"
+    assert topology["servers"]["eu-k8s-b"]["self_target"] == "localhost:9095"
 
 
 def test_the_kubernetes_name_is_a_dns_label_of_at_most_52_characters():
