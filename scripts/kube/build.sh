@@ -25,7 +25,17 @@ KUBE_SRC_VERSION=1.20.5+really1.20.2-1.1+deb12u1 # source package `kubernetes`
 GO_VERSION=1.19.8-2                               # golang-1.19-go, golang-1.19-src
 ETCD_VERSION=3.4.23-4+b4                          # etcd-server
 REFLECT2_VERSION=1.0.2-2                          # golang-github-modern-go-reflect2-dev
-DEBIAN_MIRROR=${PROMFLEET_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# The Debian archive this machine already uses (its apt sources), unless PROMFLEET_DEBIAN_MIRROR says.
+system_debian_mirror() {
+    local file
+    for file in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [[ -r $file ]] || continue
+        awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }
+             $1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; break } }' "$file"
+    done | { grep -E '/debian/?$' || true; } | head -n1 | sed 's:/*$::'
+}
+DEBIAN_MIRROR=${PROMFLEET_DEBIAN_MIRROR:-$(system_debian_mirror)}
 
 self=$(readlink -f "${BASH_SOURCE[0]}")
 cache_root=${PROMFLEET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/promfleet}
@@ -81,7 +91,8 @@ trap 'exit 143' TERM
 started=$SECONDS
 
 # --- Debian packages, through a private apt configuration -----------------------------------------
-# Own source list, lists and caches: the system's apt state is neither read for sources nor changed.
+# Own source list, lists and caches: of the system's apt state only the mirror is read, nothing changed.
+[[ -n $DEBIAN_MIRROR ]] || die "no Debian archive in /etc/apt/sources*; set PROMFLEET_DEBIAN_MIRROR to one"
 apt_dir=$scratch/apt
 mkdir -p "$apt_dir"/{sources.d,lists/partial,cache/archives/partial}
 : >"$apt_dir/sources.list"
