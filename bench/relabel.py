@@ -36,9 +36,9 @@ sys.path.insert(0, str(REPO / "tests" / "support"))
 
 import promtool  # noqa: E402  (needs the paths above)
 
-from ansible_collections.promfleet.federation.plugins.module_utils.presets import preset  # noqa: E402
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import parse_rules, relabel  # noqa: E402
-from ansible_collections.promfleet.federation.plugins.modules.scrape_config import simulate_targets  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import preset  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules, relabel  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import simulate_targets  # noqa: E402
 
 PROMTOOL_TIMEOUT = "200ms"
 

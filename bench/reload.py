@@ -11,7 +11,7 @@ server itself (``127.0.0.1:<its port>``), so a reload really rebuilds N scrape p
   curl is timed. The answer is synchronous, but the bench checks afterwards (untimed) that the
   reload metrics moved: curl itself proves nothing.
 - engine (http, signal): the same plain write, then the collection's reload logic in this process
-  (``prometheus_http.reload``, what the ``prometheus_reload`` module runs), with POST /-/reload and
+  (``host.reload.reload``, what the ``prometheus_reload`` module runs), with POST /-/reload and
   with SIGHUP to the pid: its ``reload_seconds`` (trigger to proof: last_reload_successful is 1 and
   the success timestamp is newer) and the wall clock of the whole call (which also reads the state
   before and compares the configuration the server reports with the file).
@@ -50,7 +50,10 @@ from figures import fmt, load, print_table  # noqa: E402
 from fleet import listening, processes_matching, run_module, wait_for  # noqa: E402  (needs the paths above)
 from standalone import PROMETHEUS, PrometheusProcess  # noqa: E402
 
-from ansible_collections.promfleet.federation.plugins.module_utils import prometheus_http  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError, ReloadError  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.host import reload as host_reload  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.host.checkers import promtool_config  # noqa: E402
+from ansible_collections.promfleet.federation.plugins.module_utils.host.client import PrometheusClient, reload_verified  # noqa: E402
 
 LOG_DIR = REPO / ".tmp" / "bench-logs"
 CONFIG_MODULE = "promfleet.federation.prometheus_config"
@@ -104,7 +107,7 @@ class Bench:
         self.timeout = timeout
         self.revision = 0
         self.log = log
-        self.client = prometheus_http.PrometheusClient(server.url, timeout=timeout)
+        self.client = PrometheusClient(server.url, timeout=timeout)
 
     def next_config(self) -> dict:
         self.revision += 1
@@ -133,23 +136,23 @@ class Bench:
                     body=body, before=before, after=after)
         if done.returncode != 0 or code != "200":
             raise BenchError("curl POST /-/reload: rc=%d, HTTP %s: %s" % (done.returncode, code, body.strip()))
-        if not prometheus_http.reload_verified(before, after):
+        if not reload_verified(before, after):
             raise BenchError("curl got HTTP 200, but the reload metrics did not move: before %s, after %s"
                              % (before, after))
         return float(total), wall
 
     def engine(self, run_no: int, method: str) -> tuple[float, float]:
-        """Plain write, then prometheus_http.reload in this process: (reload_seconds, wall of the call)."""
+        """Plain write, then host.reload.reload in this process: (reload_seconds, wall of the call)."""
         self.server.write_config(self.next_config())
-        trigger = prometheus_http.Trigger(method, pid=self.server.pid if method == "signal" else None)
+        trigger = host_reload.Trigger(method, pid=self.server.pid if method == "signal" else None)
         started = time.perf_counter()
         try:
-            result = prometheus_http.reload(self.client, trigger, self.timeout, str(self.server.config_path),
-                                            rollback=False, promtool=PROMTOOL)
-        except prometheus_http.ReloadError as exc:
+            result = host_reload.reload(self.client, trigger, self.timeout, str(self.server.config_path),
+                                        rollback=False, checker=promtool_config(PROMTOOL))
+        except ReloadError as exc:
             self.record(run_no, "engine-" + method, failed=str(exc), result=exc.result)
             raise BenchError("engine (%s): %s" % (method, exc)) from None
-        except prometheus_http.PrometheusError as exc:
+        except PromfleetError as exc:
             self.record(run_no, "engine-" + method, failed=str(exc))
             raise BenchError("engine (%s): %s" % (method, exc)) from None
         wall = time.perf_counter() - started
@@ -251,7 +254,7 @@ def bench_jobs(jobs: int, repeat: int, timeout: float) -> tuple[Result, list[str
     return result, left
 
 
-def request_cost(server: PrometheusProcess, client: prometheus_http.PrometheusClient, count: int) -> tuple:
+def request_cost(server: PrometheusProcess, client: PrometheusClient, count: int) -> tuple:
     """Median seconds of one GET /metrics with the engine's client and with plain urllib."""
     engine, plain = [], []
     for _k in range(count):

@@ -3,7 +3,7 @@
 #   1. Debian packages: prometheus (with promtool), supervisor, systemd (systemd-analyze), curl, git,
 #      rsync and shellcheck (without it the shellcheck test of ansible-test sanity is skipped)
 #   2. .venv with the pinned Python dependencies of requirements.txt
-#   3. collections kubernetes.core, community.general, ansible.posix in collections/ansible_collections,
+#   3. the collections of collections/requirements.yml (kubernetes.core, ansible.posix) in collections/ansible_collections,
 #      taken from the `ansible` wheel on PyPI (scripts/install_collections.py)
 #   4. collections/ansible_collections/promfleet/federation -> ../../.. (this checkout)
 # Idempotent and quick to re-run: each step is skipped when already done.

@@ -1,13 +1,14 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
 """Filters behind playbooks/verify.yml (docs: federation_observation.yml, federation_fresh.yml,
-federation_report.yml); the logic is in module_utils/federation_report.py."""
+federation_report.yml); the logic is in module_utils/fleet/report.py."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.promfleet.federation.plugins.module_utils import federation_report as report_
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import report as report_
 
 
 def federation_observation(info: dict, max_age: float | None = None) -> dict:
@@ -21,7 +22,7 @@ def federation_observation(info: dict, max_age: float | None = None) -> dict:
     queries = info.get("queries") or []
     try:
         return report_.observation(info.get("targets"), queries[0] if queries else None, max_age)
-    except report_.ReportError as exc:
+    except PromfleetError as exc:
         raise AnsibleFilterError("federation_observation: %s" % exc) from exc
 
 
@@ -32,18 +33,7 @@ def federation_fresh(seen: dict, topology: dict) -> bool:
 
 def federation_report(topology: dict, hostvars: dict, fact: str = "prometheus_verify") -> dict:
     """The verdict over every server's ``fact``, with the table and the pictures."""
-    observations = {}
-    for name in topology.get("servers") or {}:
-        seen = (hostvars.get(name) or {}).get(fact)
-        if seen is not None:
-            observations[name] = seen
-    verdict = report_.evaluate(topology, observations)
-    verdict.update(
-        table=report_.render_table(topology, verdict),
-        mermaid=report_.render_mermaid(topology, verdict),
-        svg=report_.render_svg(topology, verdict),
-    )
-    return verdict
+    return report_.verdict(topology, report_.observations_of(topology, hostvars, fact))
 
 
 class FilterModule:

@@ -6,25 +6,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.promfleet.federation.plugins.module_utils.config_file import render
-from ansible_collections.promfleet.federation.plugins.module_utils.kube_manifests import (
-    ManifestError,
-    manifests,
-    rule_files_glob,
-)
-
-
-def plain(value):
-    """``value`` rebuilt from the builtin types, which ``yaml.safe_dump`` represents: Ansible hands
-    filters subclasses of dict, list, str, int and float (with data tags, since ansible-core 2.19)."""
-    if isinstance(value, dict):
-        return {plain(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    for builtin in (bool, str, int, float):
-        if isinstance(value, builtin):
-            return builtin(value)
-    return value
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import manifests, rule_files_glob
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import plain, render_text
 
 
 def with_rule_files_glob(config: dict) -> dict:
@@ -60,10 +44,10 @@ def kubernetes_manifests(config: dict, options: dict, rule_files: dict | None = 
     config = plain(config)
     if rule_files:
         config = with_rule_files_glob(config)
-    texts = {name: render(plain(content)).decode("utf-8") for name, content in rule_files.items()}
+    texts = {name: render_text(content) for name, content in rule_files.items()}
     try:
-        return manifests(plain(options), render(config).decode("utf-8"), texts)
-    except ManifestError as exc:
+        return manifests(plain(options), render_text(config), texts)
+    except PromfleetError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.promfleet.federation.plugins.module_utils.topology import (
-    DEFAULT_DATACENTERS_GROUP,
-    DEFAULT_GLOBAL_GROUP,
-    TopologyError,
-    build_topology,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.federation import (
     federation_match_findings,
     federation_scrape_configs,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topology import (
+    DEFAULT_DATACENTERS_GROUP,
+    DEFAULT_GLOBAL_GROUP,
+    build_topology,
     hosts_on_machine,
     instance_name,
     kubernetes_name,
@@ -28,6 +30,7 @@ _TOPOLOGY_VARS = (
     "prometheus_external_labels",
     "prometheus_federation_host",
     "prometheus_kubernetes",
+    "global_federation_interval",
     "ansible_connection",
     "ansible_host",
     "inventory_hostname",
@@ -73,7 +76,7 @@ def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
             global_group=global_group,
             loose_hosts=tuple(loose_hosts),
         )
-    except TopologyError as exc:
+    except PromfleetError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 

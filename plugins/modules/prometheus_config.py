@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Module prometheus_config: the logic lives in plugins/module_utils/config_file.py."""
+"""Module prometheus_config: the logic lives in plugins/module_utils/host/config_files.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ short_description: Write prometheus.yml and its rule files, validated, atomicall
 description:
   - Writes a whole C(prometheus.yml) and, optionally, the rule files it loads.
   - The configuration is validated by the collection's engine first (the model of Prometheus
-    O(prometheus_version)); when it fails nothing is written and the error names the job, rule
+    O(schema_version)); when it fails nothing is written and the error names the job, rule
     and field.
   - The new files are then written to temporary files next to their destinations and checked
     together with C(promtool check config), on a copy of the new configuration whose rule file
@@ -34,6 +34,7 @@ author:
   - promfleet maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - promfleet.federation.schema_version
 options:
   path:
     description:
@@ -90,12 +91,6 @@ options:
     type: str
     choices: [auto, always, never]
     default: auto
-  prometheus_version:
-    description:
-      - The Prometheus version the configuration is validated for (C(major.minor)); fields that
-        version does not know are refused.
-    type: str
-    default: '2.42'
 attributes:
   platform:
     platforms: posix
@@ -205,8 +200,13 @@ config:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promfleet.federation.plugins.module_utils import config_file
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import ConfigError, redact
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.host import checkers, config_files
+from ansible_collections.promfleet.federation.plugins.module_utils.host.files import resolve_attributes
+from ansible_collections.promfleet.federation.plugins.module_utils.model import promconfig
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import YAML_IMPORT_ERROR
+from ansible_collections.promfleet.federation.plugins.module_utils.model.redact import redact
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import DEFAULT_SCHEMA_VERSION
 
 ARGUMENT_SPEC = {
     "path": {"type": "path", "required": True},
@@ -218,7 +218,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "raw", "default": "0640"},
     "promtool": {"type": "path"},
     "validate_with_promtool": {"type": "str", "choices": ["auto", "always", "never"], "default": "auto"},
-    "prometheus_version": {"type": "str", "default": "2.42"},
+    "schema_version": {"type": "str", "default": DEFAULT_SCHEMA_VERSION, "aliases": ["prometheus_version"]},
 }
 
 
@@ -227,24 +227,23 @@ def main() -> None:
     params = module.params
     # the logged arguments show the configuration redacted, like the result and the diff
     invocation = {"module_args": dict(params, config=redact(params["config"]))}
-    if config_file.YAML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=config_file.YAML_IMPORT_ERROR,
-                         invocation=invocation)
+    if YAML_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR, invocation=invocation)
     try:
-        attributes = config_file.resolve_attributes(params["owner"], params["group"], params["mode"])
-        plan = config_file.plan(
-            params["path"], params["config"], params["rule_files"], params["rules_dir"],
-            attributes, params["prometheus_version"],
-        )
-        promtool = config_file.find_promtool(params["promtool"], params["validate_with_promtool"])
+        attributes = resolve_attributes(params["owner"], params["group"], params["mode"])
+        engine = promconfig.engine(params["schema_version"])
+        plan = config_files.plan(params["path"], params["config"], params["rule_files"], params["rules_dir"],
+                                 attributes, engine)
+        promtool = checkers.find_binary(params["promtool"], params["validate_with_promtool"], "promtool", "promtool")
+        checker = checkers.promtool_config(promtool)
         if module.check_mode:
-            config_file.check(plan, promtool)
+            config_files.check(plan, checker)
             changed = plan.changed
         else:
-            changed = config_file.apply(plan, promtool, params["prometheus_version"])
-    except (ConfigError, config_file.ConfigFileError, OSError) as exc:
+            changed = config_files.apply(plan, checker, engine)
+    except (PromfleetError, OSError) as exc:
         module.fail_json(msg=str(exc), invocation=invocation)
-    module.exit_json(invocation=invocation, **config_file.result(plan, changed))
+    module.exit_json(invocation=invocation, **config_files.result(plan, changed))
 
 
 if __name__ == "__main__":

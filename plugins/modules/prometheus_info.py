@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Module prometheus_info: the logic lives in plugins/module_utils/prometheus_http.py."""
+"""Module prometheus_info: the logic lives in plugins/module_utils/host/."""
 
 from __future__ import annotations
 
@@ -152,12 +152,19 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promfleet.federation.plugins.module_utils import prometheus_http
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.host.client import (
+    CONNECTION_ARGUMENT_SPEC,
+    CONNECTION_MUTUALLY_EXCLUSIVE,
+    CONNECTION_REQUIRED_TOGETHER,
+    PrometheusClient,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.host.info import INFO_PARTS, gather_info
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC = dict(
-    prometheus_http.CONNECTION_ARGUMENT_SPEC,
-    gather={"type": "list", "elements": "str", "choices": list(prometheus_http.INFO_PARTS),
-            "default": list(prometheus_http.INFO_PARTS)},
+    CONNECTION_ARGUMENT_SPEC,
+    gather={"type": "list", "elements": "str", "choices": list(INFO_PARTS), "default": list(INFO_PARTS)},
     targets_state={"type": "str", "choices": ["any", "active", "dropped"], "default": "any"},
     queries={"type": "list", "elements": "str", "default": []},
 )
@@ -166,17 +173,17 @@ ARGUMENT_SPEC = dict(
 def main() -> None:
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=prometheus_http.CONNECTION_MUTUALLY_EXCLUSIVE,
-        required_together=prometheus_http.CONNECTION_REQUIRED_TOGETHER,
+        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
+        required_together=CONNECTION_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
     params = module.params
-    if prometheus_http.YAML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=prometheus_http.YAML_IMPORT_ERROR)
-    client = prometheus_http.PrometheusClient.from_params(params)
+    if YAML_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:
-        info = prometheus_http.gather_info(client, params["gather"], params["queries"], params["targets_state"])
-    except prometheus_http.PrometheusError as exc:
+        info = gather_info(PrometheusClient.from_params(params), params["gather"], params["queries"],
+                           params["targets_state"])
+    except PromfleetError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **info)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Module prometheus_kubernetes_reload: the logic lives in plugins/module_utils/kube_reload.py."""
+"""Module prometheus_kubernetes_reload: the logic lives in plugins/module_utils/kube/reload.py."""
 
 from __future__ import annotations
 
@@ -149,7 +149,9 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promfleet.federation.plugins.module_utils import kube_reload, prometheus_http
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.kube import reload as kube_reload
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC = {
     "kubeconfig": {"type": "raw"},
@@ -169,10 +171,11 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
+    where = "%s/%s" % (params["namespace"], params["name"])
     if kube_reload.KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_reload.KUBERNETES_IMPORT_ERROR))
-    if prometheus_http.YAML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=prometheus_http.YAML_IMPORT_ERROR)
+    if YAML_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     if params["kubeconfig"] is not None and not isinstance(params["kubeconfig"], (str, dict)):
         module.fail_json(msg="kubeconfig must be a path or a mapping, got %s" % type(params["kubeconfig"]).__name__)
     try:
@@ -184,15 +187,13 @@ def main() -> None:
         )
     except kube_reload.KubeReloadError as exc:
         module.fail_json(msg=str(exc), **exc.result)
-    except prometheus_http.PrometheusError as exc:
-        module.fail_json(msg="%s/%s: %s" % (params["namespace"], params["name"], exc), rolled_back=False)
+    except PromfleetError as exc:
+        module.fail_json(msg="%s: %s" % (where, exc), rolled_back=False)
     except kube_reload.ApiException as exc:
-        module.fail_json(msg="%s/%s: the API server answered %s %s: %s" % (
-            params["namespace"], params["name"], exc.status, exc.reason, (exc.body or "").strip()[:500]),
-            rolled_back=False)
+        module.fail_json(msg="%s: the API server answered %s %s: %s" % (
+            where, exc.status, exc.reason, (exc.body or "").strip()[:500]), rolled_back=False)
     except Exception as exc:  # noqa: BLE001 - kubeconfig loading raises many types; the message names the server
-        module.fail_json(msg="%s/%s: cannot reach the cluster: %s" % (params["namespace"], params["name"], exc),
-                         rolled_back=False)
+        module.fail_json(msg="%s: cannot reach the cluster: %s" % (where, exc), rolled_back=False)
     module.exit_json(**result)
 
 

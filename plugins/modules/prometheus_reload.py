@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Module prometheus_reload: the logic lives in plugins/module_utils/prometheus_http.py."""
+"""Module prometheus_reload: the logic lives in plugins/module_utils/host/."""
 
 from __future__ import annotations
 
@@ -206,10 +206,18 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promfleet.federation.plugins.module_utils import config_file, prometheus_http
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.host import checkers, reload
+from ansible_collections.promfleet.federation.plugins.module_utils.host.client import (
+    CONNECTION_ARGUMENT_SPEC,
+    CONNECTION_MUTUALLY_EXCLUSIVE,
+    CONNECTION_REQUIRED_TOGETHER,
+    PrometheusClient,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC = dict(
-    prometheus_http.CONNECTION_ARGUMENT_SPEC,
+    CONNECTION_ARGUMENT_SPEC,
     method={"type": "str", "choices": ["http", "signal"], "default": "http"},
     pid={"type": "int"},
     pidfile={"type": "path"},
@@ -226,8 +234,8 @@ ARGUMENT_SPEC = dict(
 def main() -> None:
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=prometheus_http.CONNECTION_MUTUALLY_EXCLUSIVE + [("pid", "pidfile", "service_manager")],
-        required_together=prometheus_http.CONNECTION_REQUIRED_TOGETHER,
+        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE + [("pid", "pidfile", "service_manager")],
+        required_together=CONNECTION_REQUIRED_TOGETHER,
         required_if=[
             ("method", "signal", ("pid", "pidfile", "service_manager"), True),
             ("service_manager", "supervisord", ("service_name",)),
@@ -236,23 +244,19 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if prometheus_http.YAML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=prometheus_http.YAML_IMPORT_ERROR)
-    client = prometheus_http.PrometheusClient.from_params(params)
-    trigger = prometheus_http.Trigger(
-        params["method"], params["pid"], params["pidfile"], params["service_manager"],
-        params["service_name"], params["supervisord_conf"],
-    )
+    if YAML_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    trigger = reload.Trigger(params["method"], params["pid"], params["pidfile"], params["service_manager"],
+                             params["service_name"], params["supervisord_conf"])
     try:
-        promtool = config_file.find_promtool(params["promtool"], "auto")
-        result = prometheus_http.reload(
-            client, trigger, params["timeout"], params["config_path"], params["rollback"], promtool,
-            module.check_mode,
-        )
-    except prometheus_http.ReloadError as exc:
-        module.fail_json(msg=str(exc), **exc.result)
-    except (prometheus_http.PrometheusError, OSError) as exc:
-        module.fail_json(msg=str(exc), method=params["method"], rolled_back=False, restored_files=[])
+        promtool = checkers.find_binary(params["promtool"], "auto", "promtool", "promtool")
+        result = reload.reload(PrometheusClient.from_params(params), trigger, params["timeout"],
+                               params["config_path"], params["rollback"], checkers.promtool_config(promtool),
+                               module.check_mode)
+    except (PromfleetError, OSError) as exc:
+        failure = {"method": params["method"], "rolled_back": False, "restored_files": []}
+        failure.update(getattr(exc, "result", {}))
+        module.fail_json(msg=str(exc), **failure)
     module.exit_json(**result)
 
 

@@ -20,8 +20,8 @@ description:
     M(promfleet.federation.scrape_config)'s job.
   - Changes nothing anywhere; it needs no Prometheus, so it is usually delegated to C(localhost).
 extends_documentation_fragment:
-  - promfleet.federation.target_version
-  - promfleet.federation.target_version.read_only
+  - promfleet.federation.schema_version
+  - promfleet.federation.schema_version.read_only
 options:
   rules:
     description:
@@ -116,58 +116,23 @@ rules:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
-    DEFAULT_VERSION,
-    ConfigError,
-    normalize_scrape_config,
-)
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import RelabelError, parse_rules, relabel
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.explain import explain_relabeling
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import DEFAULT_SCHEMA_VERSION
 
-
-class LabelSetError(ValueError):
-    """A label set that is not a mapping of label names to strings."""
-
-
-def _check_label_set(labels: object, index: int) -> dict:
-    if not isinstance(labels, dict):
-        raise LabelSetError("labels[%d] must be a mapping of label names to strings, got %r" % (index, labels))
-    for name, value in labels.items():
-        if not isinstance(value, str):
-            raise LabelSetError(
-                "labels[%d]: the value of %s must be a string, got %r (quote it)" % (index, name, value)
-            )
-    return labels
-
-
-def run_relabel(rules: list, label_sets: list, version: str = DEFAULT_VERSION) -> dict:
-    """The module's result: every label set of ``label_sets`` through ``rules``, and the parsed rules.
-
-    Raises ``RelabelError`` for invalid rules (the message names the rule and field),
-    ``LabelSetError`` for a label set that is not a mapping of strings (``labels[i]`` counts from 0)
-    and ``ConfigError`` for an unsupported version.
-    """
-    parsed = parse_rules(rules)
-    # The config model writes each rule as Prometheus accepts it back (and checks the version).
-    explicit = normalize_scrape_config({"job_name": "relabel", "relabel_configs": rules}, version)["relabel_configs"]
-    results = []
-    for index, labels in enumerate(label_sets):
-        out = relabel(_check_label_set(labels, index), parsed)
-        results.append({"labels": None if out is None else dict(sorted(out.items())), "dropped": out is None})
-    return {"results": results, "rules": explicit}
+ARGUMENT_SPEC = {
+    "rules": {"type": "list", "elements": "dict", "required": True},
+    "labels": {"type": "list", "elements": "dict", "default": []},
+    "schema_version": {"type": "str", "default": DEFAULT_SCHEMA_VERSION, "aliases": ["prometheus_version"]},
+}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "rules": {"type": "list", "elements": "dict", "required": True},
-            "labels": {"type": "list", "elements": "dict", "default": []},
-            "prometheus_version": {"type": "str", "default": DEFAULT_VERSION},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
     try:
-        result = run_relabel(module.params["rules"], module.params["labels"], module.params["prometheus_version"])
-    except (RelabelError, LabelSetError, ConfigError) as exc:
+        result = explain_relabeling(params["rules"], params["labels"], params["schema_version"])
+    except PromfleetError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)
 

@@ -22,8 +22,8 @@ description:
     C(promtool check service-discovery) prints for the job.
   - Changes nothing anywhere; it needs no Prometheus, so it is usually delegated to C(localhost).
 extends_documentation_fragment:
-  - promfleet.federation.target_version
-  - promfleet.federation.target_version.read_only
+  - promfleet.federation.schema_version
+  - promfleet.federation.schema_version.read_only
 options:
   job_name:
     description: The job name, the value of the C(job) label of the job's targets; unique in prometheus.yml.
@@ -322,7 +322,7 @@ EXAMPLES = r"""
 RETURN = r"""
 scrape_config:
   description:
-    - The scrape config, normalized for the O(prometheus_version), as it goes in the C(scrape_configs)
+    - The scrape config, normalized for the O(schema_version), as it goes in the C(scrape_configs)
       list of prometheus.yml; options not set are left out.
     - Inline secrets (O(basic_auth.password), O(authorization.credentials), ...) are redacted.
   returned: always
@@ -367,113 +367,10 @@ targets:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.promfleet.federation.plugins.module_utils.presets import (
-    PRESETS,
-    PresetError,
-    merge_preset,
-    preset,
-)
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
-    DEFAULT_VERSION,
-    ConfigError,
-    normalize_config,
-    normalize_scrape_config,
-    redact,
-)
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import (
-    RelabelError,
-    TargetError,
-    labels_before_relabeling,
-    target_labels,
-)
-
-# Options of the module that are not fields of the scrape config.
-MODULE_OPTIONS = ("preset", "preset_options", "discovered_targets", "global_config", "prometheus_version")
-# Options whose suboptions Ansible fills with None when they are not given.
-_WITH_SUBOPTIONS = ("basic_auth", "authorization", "oauth2", "global_config")
-_LISTS_WITH_SUBOPTIONS = ("static_configs", "file_sd_configs")
-
-
-def _without_none(value: dict) -> dict:
-    return {key: item for key, item in value.items() if item is not None}
-
-
-def scrape_options(params: dict) -> dict:
-    """The scrape config fields among the module's parameters, without the ones not set (None),
-    also inside the options that have suboptions."""
-    options = {}
-    for key, value in params.items():
-        if key in MODULE_OPTIONS or value is None:
-            continue
-        if key in _WITH_SUBOPTIONS:
-            value = _without_none(value)
-        elif key in _LISTS_WITH_SUBOPTIONS:
-            value = [_without_none(entry) for entry in value]
-        options[key] = value
-    return options
-
-
-def build_scrape_config(
-    options: dict,
-    preset_name: str | None = None,
-    preset_options: dict | None = None,
-    version: str = DEFAULT_VERSION,
-    global_config: dict | None = None,
-) -> dict:
-    """The normalized scrape config: ``options`` (scrape config fields) over the preset, if any.
-
-    Raises ``PresetError``, or ``ConfigError``/``RelabelError`` from the config model."""
-    config = dict(options)
-    if preset_name:
-        config = merge_preset(preset(preset_name, **(preset_options or {})), options)
-    return normalize_scrape_config(config, version, global_config, "scrape_config")
-
-
-def static_targets(config: dict) -> list:
-    """The label sets of the job's static targets, as Prometheus' static discovery produces them
-    (the group's labels, the target's ``__address__`` winning)."""
-    found = []
-    for group in config.get("static_configs") or []:
-        for address in group.get("targets") or []:
-            labels = dict(group.get("labels") or {})
-            labels["__address__"] = address
-            found.append(labels)
-    return found
-
-
-def simulate_targets(config: dict, discovered_targets: list, global_config: dict | None = None) -> list:
-    """The job's static targets, then ``discovered_targets``, through Prometheus 2.42's target
-    pipeline, as ``promtool check service-discovery`` prints them (``{}`` labels when dropped;
-    empty labels and an ``error`` when Prometheus refuses the target)."""
-    out = []
-    for discovered in static_targets(config) + list(discovered_targets):
-        try:
-            labels = target_labels(discovered, config, global_config)
-        except TargetError as exc:
-            out.append({"discovered_labels": {}, "labels": {}, "error": str(exc)})
-            continue
-        out.append(
-            {
-                "discovered_labels": dict(sorted(labels_before_relabeling(discovered, config, global_config).items())),
-                "labels": {} if labels is None else dict(sorted(labels.items())),
-            }
-        )
-    return out
-
-
-def run_scrape_config(params: dict) -> dict:
-    """The module's result for its parameters (the argument spec's names; unset options None)."""
-    version = params.get("prometheus_version") or DEFAULT_VERSION
-    global_config = _without_none(params.get("global_config") or {}) or None
-    if global_config:
-        normalize_config({"global": global_config}, version)  # Prometheus refuses the whole file
-    config = build_scrape_config(
-        scrape_options(params), params.get("preset"), params.get("preset_options"), version, global_config
-    )
-    result = {"scrape_config": redact(config)}
-    if params.get("discovered_targets") is not None:
-        result["targets"] = simulate_targets(config, params["discovered_targets"], global_config)
-    return result
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.explain import explain_scrape_config
+from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import PRESETS
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import DEFAULT_SCHEMA_VERSION
 
 
 def argument_spec() -> dict:
@@ -559,15 +456,15 @@ def argument_spec() -> dict:
             "type": "dict",
             "options": {"scrape_interval": {"type": "str"}, "scrape_timeout": {"type": "str"}},
         },
-        "prometheus_version": {"type": "str", "default": DEFAULT_VERSION},
+        "schema_version": {"type": "str", "default": DEFAULT_SCHEMA_VERSION, "aliases": ["prometheus_version"]},
     }
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        result = run_scrape_config(module.params)
-    except (PresetError, ConfigError, RelabelError) as exc:
+        result = explain_scrape_config(module.params)
+    except PromfleetError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)
 

@@ -118,7 +118,8 @@ EXTRA = {
         {"job_name": "it-kill", "static_configs": [{"targets": ["127.0.0.1:1"]}]},
     ],
 }
-WRITE_TASK = "TASK [promfleet.federation.prometheus : Write prometheus.yml and the rule files]"
+WRITE_TASK = ("TASK [promfleet.federation.daemon : "
+              "Write the configuration, run the service and prove the configuration live]")
 
 
 def run_and_kill_while_writing(fleet: Fleet, inventory, delay: float) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fleet import federated_datacenters, query, wait_for
-from it_support import assert_succeeded, config_files, server_readings
+from fleet import Fleet, federated_datacenters, query, wait_for
+from it_support import assert_nothing_runs, assert_succeeded, config_files, says, scratch_root, server_readings
 
 # A rule group of the user's own; its `job:` series is one the global federates by default.
 EXTRA_RULE = "job:it_probe_up:max"
@@ -45,6 +45,28 @@ def test_second_run_changes_nothing(federation):
     run = federation.run()
     assert_succeeded(run)
     assert run.changed() == 0, "a second run changed something: %s\n%s" % (run.recap(), run.output[-6000:])
+
+
+def test_check_diff_on_a_fleet_never_converged_shows_what_it_would_create_and_creates_nothing():
+    fleet = Fleet(scratch_root("never-converged"), datacenters=["eu-west-1"])
+    inventory = fleet.write_inventory()
+    run = fleet.run("playbooks/site.yml", inventory, "--check", "--diff", check=False)
+    assert_succeeded(run)
+    assert set(run.recap()) == {"eu-west-1-prom-a", "global-a", "localhost"}
+    assert all(counts["changed"] == 1 for host, counts in run.recap().items() if host != "localhost")
+    for host in fleet.hosts():
+        config = fleet.root / "etc" / ("promfleet-" + host) / "prometheus.yml"
+        program = fleet.root / "supervisor" / "programs" / ("promfleet-%s.conf" % host)
+        assert says(run, "+++ after: %s (secrets redacted)" % config), run.output[-6000:]
+        assert says(run, "+++ after: %s" % program)
+        assert says(run, "- job_name: prometheus")
+        assert says(run, "+++ after: promfleet-%s (supervisord)" % host)
+        assert says(run, "started: it did not run")
+    assert says(run, "+++ after: %s" % fleet.supervisord_conf)
+    assert says(run, "check mode: this run started and changed nothing")
+    # Nothing was created: the root holds the inventory only; no process, no listening port.
+    assert sorted(p.name for p in fleet.root.iterdir()) == ["inventory"]
+    assert_nothing_runs(fleet)
 
 
 def test_check_diff_on_the_converged_fleet_reports_no_change_and_changes_nothing(federation):

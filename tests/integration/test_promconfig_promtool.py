@@ -16,10 +16,8 @@ from pathlib import Path
 import pytest
 from promtool import PROMTOOL
 
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
-    ConfigError,
-    normalize_config,
-)
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import normalize_config
 
 # Debian builds Prometheus 2.42 without Kubernetes discovery (its promtool answers "field
 # kubernetes_sd_configs not found"), so kubernetes_sd_configs is checked by the model only: it is

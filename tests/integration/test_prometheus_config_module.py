@@ -190,7 +190,7 @@ CHILD = textwrap.dedent("""\
     import os, sys, time
     sys.path.insert(0, %r)
     import yaml
-    from ansible_collections.promfleet.federation.plugins.module_utils import config_file
+    from ansible_collections.promfleet.federation.plugins.module_utils.host import config_files as config_file
 
     dest, point = sys.argv[1], sys.argv[2]
     real_fsync, real_replace = os.fsync, os.replace

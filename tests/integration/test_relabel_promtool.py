@@ -15,12 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import promtool
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import (
-    RelabelError,
-    TargetError,
-    parse_rules,
-    target_labels,
-)
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import RelabelError, TargetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules
+from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import target_labels
 
 SEED = 20240611
 JOBS = 100

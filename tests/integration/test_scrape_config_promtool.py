@@ -19,8 +19,13 @@ from pathlib import Path
 import promtool
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.presets import PRESETS, SERVICE_ACCOUNT_DIR, preset
-from ansible_collections.promfleet.federation.plugins.modules.scrape_config import argument_spec, run_scrape_config
+from ansible_collections.promfleet.federation.plugins.module_utils.model.explain import explain_scrape_config
+from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import (
+    PRESETS,
+    SERVICE_ACCOUNT_DIR,
+    preset,
+)
+from ansible_collections.promfleet.federation.plugins.modules.scrape_config import argument_spec
 
 SEED = 20240612
 TARGETS = 300
@@ -44,12 +49,12 @@ def without_kubernetes_discovery(job: dict, static_configs: list) -> dict:
 
 
 def module_result(job: dict, discovered_targets: list, global_config: dict | None = None) -> dict:
-    """``run_scrape_config`` with the fields of ``job`` as options, as AnsibleModule would pass them."""
+    """``explain_scrape_config`` with the fields of ``job`` as options, as AnsibleModule would pass them."""
     params = {name: spec.get("default") for name, spec in argument_spec().items()}
     params.update(job)
     params["discovered_targets"] = discovered_targets
     params["global_config"] = global_config
-    return run_scrape_config(params)
+    return explain_scrape_config(params)
 
 
 def with_files_in(job: dict, directory: Path) -> dict:

@@ -1,9 +1,11 @@
-"""The systemd unit of the prometheus role is one systemd accepts, and runs the server as configured.
+"""The systemd unit of a Prometheus on a host is one systemd accepts, and runs the server as configured.
 
-The unit is rendered by Ansible itself from the role's template, defaults and internal vars
-(tests/integration/playbooks/render_systemd_unit.yml), named ``<instance>.service`` as the role
-names it, then checked with ``systemd-analyze verify``. That needs no running systemd: it parses
-the file (and the units it refers to) offline, and checks that ExecStart's binary exists.
+The prometheus role plans the server with its defaults (tests/integration/playbooks/render_systemd_unit.yml
+writes the description it hands the daemon role); the unit is rendered from it as the daemon module
+does (``host/definitions.py``, with the fields tasks/run.yml of the daemon role passes), named
+``<instance>.service`` as the module names it, then checked with ``systemd-analyze verify``. That
+needs no running systemd: it parses the file (and the units it refers to) offline, and checks that
+ExecStart's binary exists. The real systemd runs it in the tests of issue 13's hosts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytest
 import yaml
 from fleet import run_playbook
 from it_support import assert_succeeded, scratch_root
+
+from ansible_collections.promfleet.federation.plugins.module_utils.host.definitions import systemd_unit
 
 HOST = "eu-west-1-prom-a"
 INSTANCE = "promfleet-eu-west-1-prom-a"  # prometheus_instance of HOST
@@ -32,12 +36,22 @@ def unit(request):
         "ansible_connection": "local",
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
     }}}}))
-    settings = {"unit_dir": str(root), "prometheus_listen_address": "127.0.0.1", "prometheus_port": PORT}
+    description_file = root / "description.json"
+    settings = {"description_file": str(description_file), "prometheus_listen_address": "127.0.0.1",
+                "prometheus_port": PORT}
     run = run_playbook("tests/integration/playbooks/render_systemd_unit.yml", [inventory],
                        "-e", json.dumps(settings), check=False)
     try:
         assert_succeeded(run)
-        yield root / (INSTANCE + ".service")
+        description = json.loads(description_file.read_text())
+        service = description["service"]
+        path = root / (description["instance"] + ".service")
+        path.write_text(systemd_unit({
+            "title": description["title"], "user": description["user"], "group": description["group"],
+            "binary": description["binary"], "flags": description["flags"],
+            "stop_timeout": service["stop_timeout"], "writable": service["writable"],
+        }))
+        yield path
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -23,7 +23,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
 from ansible_collections.promfleet.federation.plugins.filter.kubernetes_manifests import kubernetes_manifests
-from ansible_collections.promfleet.federation.plugins.module_utils.kube_manifests import (
+from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import (
     pod_template_fingerprint,
     rule_files_glob,
 )

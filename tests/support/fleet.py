@@ -94,6 +94,7 @@ class Fleet:
             "prometheus_supervisord_private": True,
             "prometheus_supervisord_conf": str(self.supervisord_conf),
             "prometheus_supervisord_program_dir": str(self.root / "supervisor" / "programs"),
+            "prometheus_supervisord_run_dir": str(self.root / "run"),
             "prometheus_config_dir": str(self.root / "etc") + "/{{ prometheus_instance }}",
             "prometheus_data_dir": str(self.root / "data") + "/{{ prometheus_instance }}",
             "prometheus_log_dir": str(self.root / "log"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.promfleet.federation.plugins.module_utils import topology
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import topology
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
@@ -97,3 +97,48 @@ def test_topology_default_equals_the_prometheus_role_default(constant, variable)
     assert same(getattr(topology, constant), defaults[variable]), (
         "topology.%s is %r but roles/prometheus/defaults/main.yml has %s: %r"
         % (constant, getattr(topology, constant), variable, defaults[variable]))
+
+
+def test_the_topologys_federation_interval_equals_the_global_role_default():
+    assert same(topology.DEFAULT_FEDERATION_INTERVAL, role_defaults("global")["global_federation_interval"])
+
+
+def spec_defaults(options: dict) -> dict:
+    """The defaults an argument spec documents, nested dicts followed where the dict itself is always there
+    (required or defaulted); the fields of an optional dict and of list elements only apply when given."""
+    found = {}
+    for name, spec in options.items():
+        if spec.get("type") == "dict" and "options" in spec:
+            if not (spec.get("required") or "default" in spec):
+                continue
+            nested = spec_defaults(spec["options"])
+            if nested:
+                found[name] = nested
+        elif "default" in spec:
+            found[name] = spec["default"]
+    return found
+
+
+def test_the_daemon_description_defaults_are_the_documented_ones():
+    description = main_options("daemon")["daemon_description"]["options"]
+    with (REPO / "roles" / "daemon" / "vars" / "main.yml").open(encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)["_daemon_defaults"]
+    assert same(spec_defaults(description), defaults)
+
+
+def entry_options(role: str, entry: str) -> dict:
+    with (REPO / "roles" / role / "meta" / "argument_specs.yml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["argument_specs"][entry].get("options") or {}
+
+
+@pytest.mark.parametrize("entry", ["main", "verify"])
+def test_the_prometheus_preflight_checks_every_variable_that_site_yml_does_not_check_again(entry):
+    # site.yml imports the main and verify entry points with rolespec_validate: false, because its
+    # preflight play checked the same variables against the same specs.
+    def checked(spec: dict | None) -> dict:
+        return {key: value for key, value in (spec or {}).items() if key != "description"}
+
+    preflight = entry_options("prometheus", "preflight")
+    for name, spec in entry_options("prometheus", entry).items():
+        assert checked(preflight.get(name)) == checked(spec), (
+            "%s of entry point %s is not checked the same way by preflight" % (name, entry))

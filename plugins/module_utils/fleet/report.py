@@ -13,14 +13,13 @@ normal age of a federated sample, a second one allows for one slow or missed scr
 
 from __future__ import annotations
 
+import os
 import re
 from xml.sax.saxutils import escape
 
-INTERVALS_OF_FRESHNESS = 2
-
-
-class ReportError(Exception):
-    """What a server answered cannot be read as an observation."""
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ReportError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topology import FRESHNESS_INTERVALS
+from ansible_collections.promfleet.federation.plugins.module_utils.host.files import FileAttributes, atomic_write
 
 
 def observation(targets: dict | None = None, query_result: dict | None = None, max_age: float | None = None,
@@ -70,7 +69,7 @@ def _federation_cell(seen: dict | None, datacenter: str) -> tuple:
     if limit is not None and age >= limit:
         return "stale %s" % _format_age(age), (
             "has data of datacenter %s, but the newest `up` is %s old, not under %s (%d federation intervals)"
-            % (datacenter, _format_age(age), _format_age(limit), INTERVALS_OF_FRESHNESS))
+            % (datacenter, _format_age(age), _format_age(limit), FRESHNESS_INTERVALS))
     return _format_age(age), None
 
 
@@ -263,3 +262,39 @@ def _svg_box(x: float, y: float, title: str, subtitle: str, fill: str) -> str:
         % (x, y, SVG_BOX_WIDTH, SVG_BOX_HEIGHT, fill,
            x + SVG_BOX_WIDTH / 2, y + 18, escape(title), x + SVG_BOX_WIDTH / 2, y + 35, escape(subtitle))
     )
+
+
+def observations_of(topology: dict, hostvars, fact: str = "prometheus_verify") -> dict:
+    """Every server's observation, the fact ``fact`` of its host in ``hostvars`` (a mapping of host to
+    variables); servers without it are left out (they were not reached in this run)."""
+    observations = {}
+    for name in topology.get("servers") or {}:
+        seen = (hostvars.get(name) or {}).get(fact)
+        if seen is not None:
+            observations[name] = seen
+    return observations
+
+
+def verdict(topology: dict, observations: dict) -> dict:
+    """``evaluate`` with the table, the Mermaid chart and the SVG picture added."""
+    report = evaluate(topology, observations)
+    report.update(table=render_table(topology, report), mermaid=render_mermaid(topology, report),
+                  svg=render_svg(topology, report))
+    return report
+
+
+def render_markdown(report: dict) -> str:
+    """topology.md: the Mermaid chart and the table."""
+    return "# promfleet federation\n\n```mermaid\n%s```\n\n```\n%s\n```\n" % (report["mermaid"], report["table"])
+
+
+def write_report(directory: str, report: dict) -> list:
+    """Write ``topology.svg`` and ``topology.md`` into ``directory`` (created when missing),
+    atomically; returns their paths."""
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    written = []
+    for name, text in (("topology.svg", report["svg"]), ("topology.md", render_markdown(report))):
+        path = os.path.join(directory, name)
+        atomic_write(path, text.encode("utf-8"), FileAttributes(mode=0o644))
+        written.append(path)
+    return written

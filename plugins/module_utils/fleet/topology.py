@@ -11,27 +11,40 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.promfleet.federation.plugins.module_utils.kube_manifests import DEFAULTS as KUBERNETES_DEFAULTS
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import TopologyError
+from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import DEFAULTS as KUBERNETES_DEFAULTS
+from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import parse_duration
 
 # These defaults are also the defaults of the `prometheus` role (a unit test keeps them equal).
 DEFAULT_LISTEN_ADDRESS = "0.0.0.0"
 DEFAULT_PORT = 9090
 DEFAULT_DATACENTERS_GROUP = "datacenters"
 DEFAULT_GLOBAL_GROUP = "prometheus_global"
+# The default of the global role's global_federation_interval.
+DEFAULT_FEDERATION_INTERVAL = "30s"
+# A global has fresh data of a datacenter when its newest sample is younger than this many
+# federation intervals (one is the normal age, a second allows one slow or missed scrape); a check
+# waits up to WAIT_INTERVALS of them, plus start-up, for every datacenter to get there.
+FRESHNESS_INTERVALS = 2
+WAIT_INTERVALS = 3
+WAIT_START_SECONDS = 10
+# How long a check waits for a datacenter server to answer.
+DATACENTER_WAIT_SECONDS = 5
 
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _INSTANCE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-class TopologyError(ValueError):
-    """The inventory does not describe a usable federation. ``problems`` lists every finding."""
+HOST = "host"
+KUBERNETES = "kubernetes"
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(
-            "the inventory does not describe a valid federation:\n- " + "\n- ".join(problems)
-        )
+
+def deployment_of(hostvars: dict) -> str:
+    """Where the server with these inventory variables runs: in a Kubernetes cluster when it has
+    ``prometheus_kubernetes``, else on its host. The only place this is decided: the topology, the
+    roles and the teardown all ask here."""
+    return KUBERNETES if "prometheus_kubernetes" in hostvars else HOST
 
 
 def instance_name(inventory_hostname: str) -> str:
@@ -157,7 +170,7 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
         "role": role,
         "group": group,
         "datacenter": datacenter,
-        "deployment": "host",
+        "deployment": HOST,
         "listen_address": listen,
         "port": port,
         "scheme": "http",
@@ -168,15 +181,16 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
         "url": "http://%s" % target,
         "machine": machine_key(hostvars),
         "external_labels": _external_labels(host, hostvars, own, problems),
+        "verify": _verify_limits(host, hostvars, role, problems),
     }
-    if "prometheus_kubernetes" in hostvars:
+    if deployment_of(hostvars) == KUBERNETES:
         reached = _federation_url(host, hostvars["prometheus_kubernetes"], problems)
         if reached:
             scheme, target, prefix = reached
             kubernetes = hostvars["prometheus_kubernetes"]
             server.update(
                 # the name the kubernetes role gives the server's objects
-                deployment="kubernetes", kubernetes_name=str(kubernetes.get("name") or kubernetes_name(host)),
+                deployment=KUBERNETES, kubernetes_name=str(kubernetes.get("name") or kubernetes_name(host)),
                 scheme=scheme, path_prefix=prefix, target=target,
                 # in its pod the server scrapes itself on its own port, not through the federation address
                 self_target="localhost:%s" % (kubernetes.get("port") or KUBERNETES_DEFAULT_PORT),
@@ -187,6 +201,25 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
                 port=None,
             )
     return server
+
+
+def _verify_limits(host: str, hostvars: dict, role: str, problems: list[str]) -> dict:
+    """How a check of this server judges and waits: a global's data of a datacenter must be younger
+    than FRESHNESS_INTERVALS federation intervals (``max_age``, seconds; 0 for a datacenter server,
+    which federates nothing), and the check waits up to ``wait`` seconds for it."""
+    if role != "global":
+        return {"max_age": 0.0, "wait": DATACENTER_WAIT_SECONDS}
+    raw = hostvars.get("global_federation_interval", DEFAULT_FEDERATION_INTERVAL)
+    try:
+        interval = parse_duration(str(raw)) / 1000.0
+    except ValueError:
+        interval = 0.0
+    if interval <= 0:
+        problems.append("host '%s': global_federation_interval is %r; it must be a Prometheus duration such as 30s"
+                        % (host, raw))
+        return {"max_age": 0.0, "wait": 0}
+    return {"max_age": FRESHNESS_INTERVALS * interval,
+            "wait": int(WAIT_INTERVALS * interval + WAIT_START_SECONDS)}
 
 
 def _vars_of(hostvars: dict[str, dict], host: str) -> dict:
@@ -337,91 +370,3 @@ def _check_unique_listeners(servers: list[dict], problems: list[str]) -> None:
 
 def _format_labels(labels: dict) -> str:
     return "{%s}" % ", ".join('%s="%s"' % item for item in sorted(labels.items()))
-
-
-# Selectors that match every series of a server: federating them copies whole datacenters.
-_MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
-_MATCH_ALL_REGEX = (".*", ".+")
-
-
-def _selector_matchers(selector: str) -> list[tuple] | None:
-    """Label matchers of ``selector``, or None when it is not a plain selector we can read."""
-    selector = selector.strip()
-    match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(.*)\})?$", selector, re.S)
-    if not match or not selector:
-        return None
-    name, body = match.group(1), (match.group(2) or "").strip()
-    matchers = [("__name__", "=", name)] if name else []
-    pos = 0
-    while pos < len(body):
-        found = _MATCHER.match(body, pos)
-        if not found:
-            return None
-        matchers.append(found.groups())
-        pos = found.end()
-    return matchers
-
-
-def _matches_empty(op: str, value: str) -> bool:
-    if op in ("=", "!="):
-        return (value == "") == (op == "=")
-    try:
-        full = re.fullmatch(value, "") is not None
-    except re.error:
-        return False
-    return full == (op == "=~")
-
-
-def _matches_anything(op: str, value: str) -> bool:
-    return (op == "=~" and value in _MATCH_ALL_REGEX) or (op == "!=" and value == "")
-
-
-def federation_match_findings(selectors: list) -> tuple[list[str], list[str]]:
-    """Check ``match[]`` selectors for the global. Returns (errors, warnings)."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    if not isinstance(selectors, list) or not selectors:
-        return ["global_federation_match must be a non-empty list of series selectors, "
-                "e.g. ['{__name__=~\"job:.+\"}', 'up']"], warnings
-    for index, selector in enumerate(selectors):
-        where = "global_federation_match[%d] %r" % (index, selector)
-        if not isinstance(selector, str) or not selector.strip():
-            errors.append("%s: must be a series selector string such as 'up' or '{__name__=~\"job:.+\"}'" % where)
-            continue
-        matchers = _selector_matchers(selector)
-        if matchers is None:
-            errors.append("%s: is not a series selector; write metric{label=\"value\", ...}" % where)
-        elif not matchers:
-            errors.append("%s: an empty selector matches nothing at /federate (Prometheus answers an empty "
-                          "body); name a metric or a label matcher" % where)
-        elif all(_matches_empty(op, value) for _label, op, value in matchers):
-            errors.append("%s: every matcher also matches the empty string, which Prometheus refuses; "
-                          "add one that does not, e.g. a metric name or job=~\".+\"" % where)
-        elif all(_matches_anything(op, value) for _label, op, value in matchers):
-            warnings.append("%s matches every series: the global will copy whole datacenters, which does not "
-                            "scale; federate recording-rule aggregates (e.g. '{__name__=~\"job:.+\"}') instead"
-                            % where)
-    return errors, warnings
-
-
-def federation_scrape_configs(topology: dict, match: list, interval: str, timeout: str,
-                              scheme: str = "http") -> list[dict]:
-    """One federation scrape job per datacenter, for the global servers."""
-    jobs = []
-    for dc in topology["datacenters"]:
-        first = dc["servers"][0] if dc["servers"] else {}
-        in_cluster = first.get("deployment") == "kubernetes"
-        jobs.append({
-            "job_name": "federate-%s" % dc["name"],
-            "honor_labels": True,
-            "metrics_path": (first.get("path_prefix", "") if in_cluster else "") + "/federate",
-            "scheme": first["scheme"] if in_cluster else scheme,
-            "scrape_interval": interval,
-            "scrape_timeout": timeout,
-            "params": {"match[]": list(match)},
-            "static_configs": [{
-                "targets": [s["target"] for s in dc["servers"]],
-                "labels": {"datacenter": dc["name"]},
-            }],
-        })
-    return jobs

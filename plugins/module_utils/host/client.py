@@ -1,49 +1,36 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""The HTTP client for a Prometheus server, and the reload logic built on it.
+"""The HTTP client for a server of the Prometheus ecosystem (Prometheus, Alertmanager, exporters).
 
-One client (``PrometheusClient``, on ``ansible.module_utils.urls.Request``, so modules need no
-extra library) is used by the ``prometheus_info`` and ``prometheus_reload`` modules. The parsing of
-what Prometheus answers (the text exposition format of ``/metrics``, the ``{"status": ...}``
-envelope of ``/api/v1``) and the comparison of a configuration file with the one the server
-reports are pure functions, unit-tested without a server.
+One client (``PrometheusClient``, on the standard library's urllib and ssl, so modules need no
+extra library and load fast) is used by every module that talks to a server. The parsing of what the servers
+answer (the text exposition format of ``/metrics``, the ``{"status": ...}`` envelope of
+``/api/v1``) is pure functions, unit-tested without a server.
 
-Reload (``reload``): the state before is read from ``/metrics``; the reload is triggered by
-``POST /-/reload`` or by SIGHUP (to a pid, through supervisord or systemd); it counts as done only
-when ``prometheus_config_last_reload_successful`` is 1 AND
-``prometheus_config_last_reload_success_timestamp_seconds`` is newer than before. When it fails and
-``<config_path>.last-good`` exists, it and the last good rule files are copied back atomically
-(``config_file.restore_last_good``) and reloaded, and the failure is reported with Prometheus' own
-error text.
+Every daemon of the ecosystem that reloads its configuration exports the outcome of its last
+reload as ``<prefix>_config_last_reload_successful`` and
+``<prefix>_config_last_reload_success_timestamp_seconds`` (prefix ``prometheus``, ``alertmanager``):
+``reload_state`` reads them, and ``reload.py`` proves a reload with them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-import os
 import re
-import signal
-import subprocess
-import time
+import ssl
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
+from urllib.request import HTTPSHandler, Request, build_opener
 
-from ansible.module_utils.urls import Request, make_context
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import (
+    ConfigError,
+    PrometheusError,
+    PrometheusHTTPError,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import load_mapping
 
-from ansible_collections.promfleet.federation.plugins.module_utils import config_file
-
-# PyYAML comes with ansible-core; config_file guards its import once for every module.
-yaml = config_file.yaml
-YAML_IMPORT_ERROR = config_file.YAML_IMPORT_ERROR
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import redact
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import parse_duration
-
-RELOAD_SUCCESSFUL = "prometheus_config_last_reload_successful"
-RELOAD_TIMESTAMP = "prometheus_config_last_reload_success_timestamp_seconds"
-# What Prometheus prints instead of a secret in /api/v1/status/config.
-SERVER_SECRET = "<secret>"
-LIFECYCLE_HINT = "start Prometheus with --web.enable-lifecycle or use method: signal"
-POLL_INTERVAL = 0.1
+PROMETHEUS = "prometheus"
 
 # The connection options shared by every module that talks to Prometheus (documented in each module).
 CONNECTION_ARGUMENT_SPEC = {
@@ -59,27 +46,6 @@ CONNECTION_ARGUMENT_SPEC = {
 }
 CONNECTION_MUTUALLY_EXCLUSIVE = [("url_username", "bearer_token")]
 CONNECTION_REQUIRED_TOGETHER = [("url_username", "url_password"), ("client_cert", "client_key")]
-
-
-class PrometheusError(Exception):
-    """Prometheus could not be reached or answered with an error; the message says which URL and why."""
-
-
-class PrometheusHTTPError(PrometheusError):
-    """Prometheus answered with an HTTP error status; ``status`` and ``body`` are its answer."""
-
-    def __init__(self, message: str, status: int, body: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
-
-
-class ReloadError(PrometheusError):
-    """A reload failed; ``result`` holds what the module returns with the failure."""
-
-    def __init__(self, message: str, result: dict) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 # --- pure parsing -----------------------------------------------------------------------------------
@@ -166,94 +132,25 @@ def parse_api_response(body: str, url: str = "") -> object:
     return document.get("data")
 
 
-def reload_state(metrics: dict) -> dict:
+def reload_metric_names(prefix: str = PROMETHEUS) -> tuple:
+    """The names of the success flag and the success timestamp of ``prefix``'s last reload."""
+    return prefix + "_config_last_reload_successful", prefix + "_config_last_reload_success_timestamp_seconds"
+
+
+def reload_state(metrics: dict, prefix: str = PROMETHEUS) -> dict:
     """``successful`` (bool) and ``timestamp`` (float seconds) of the last reload, from parsed
     metrics; PrometheusError when the server does not export them."""
-    missing = [name for name in (RELOAD_SUCCESSFUL, RELOAD_TIMESTAMP) if name not in metrics]
+    names = reload_metric_names(prefix)
+    missing = [name for name in names if name not in metrics]
     if missing:
-        raise PrometheusError("/metrics has no %s; is this a Prometheus server?" % " and ".join(missing))
-    return {"successful": metrics[RELOAD_SUCCESSFUL] == 1, "timestamp": metrics[RELOAD_TIMESTAMP]}
+        raise PrometheusError("/metrics has no %s; is this a %s server?" % (" and ".join(missing), prefix))
+    return {"successful": metrics[names[0]] == 1, "timestamp": metrics[names[1]]}
 
 
 def reload_verified(before: dict, after: dict) -> bool:
     """Whether ``after`` proves a successful reload since ``before``: successful, and a newer
     success timestamp (a successful state alone may be the one from before)."""
     return after["successful"] and after["timestamp"] > before["timestamp"]
-
-
-def _durations_equal(left: str, right: str) -> bool:
-    try:
-        return parse_duration(left) == parse_duration(right)
-    except ValueError:
-        return False
-
-
-def _scalars_equal(key: str, file_value, server_value, config_dir: str) -> bool:
-    if file_value == server_value:
-        return True
-    if server_value == SERVER_SECRET and file_value not in (None, ""):
-        return True
-    if isinstance(file_value, str) and isinstance(server_value, str):
-        if key == "action" and file_value.lower() == server_value.lower():
-            return True
-        if config_dir and not os.path.isabs(file_value) and os.path.join(config_dir, file_value) == server_value:
-            return True
-        return _durations_equal(file_value, server_value)
-    return False
-
-
-def config_differences(file_config, server_config, config_dir: str = "", where: str = "") -> list:
-    """Where the configuration the server reports differs from the file's, as readable lines.
-
-    "Equal" means: every field the file sets has the same value on the server; fields the server
-    shows but the file does not set (Prometheus prints its defaults) are ignored. Values are equal
-    when they are identical, or both durations of the same length (``60s`` and ``1m``), or the
-    server shows ``<secret>`` for a non-empty secret, or a relative path of the file joined to
-    ``config_dir`` is the absolute path the server shows, or (field ``action``) they differ only in
-    case. Lists must have the same length and equal items in the same order.
-    """
-    label = where or "the configuration"
-    if isinstance(file_config, dict):
-        if not isinstance(server_config, dict):
-            return ["%s: the file has a mapping, the server has %r" % (label, server_config)]
-        found = []
-        for key, value in file_config.items():
-            sub = "%s.%s" % (where, key) if where else str(key)
-            if value is None:
-                continue  # YAML null: unset, the server shows its default
-            if key not in server_config:
-                found.append("%s: set in the file, missing on the server" % sub)
-                continue
-            found += config_differences(value, server_config[key], config_dir, sub)
-        return found
-    if isinstance(file_config, list):
-        if not isinstance(server_config, list):
-            return ["%s: the file has a list, the server has %r" % (label, server_config)]
-        if len(file_config) != len(server_config):
-            return ["%s: %d items in the file, %d on the server" % (label, len(file_config), len(server_config))]
-        found = []
-        for index, (file_item, server_item) in enumerate(zip(file_config, server_config)):
-            found += config_differences(file_item, server_item, config_dir, "%s[%d]" % (where, index))
-        return found
-    key = where.rsplit(".", 1)[-1]
-    if _scalars_equal(key, file_config, server_config, config_dir):
-        return []
-    if server_config == SERVER_SECRET or key in ("password", "credentials", "bearer_token", "client_secret"):
-        return ["%s: differs (a secret, not shown)" % label]
-    return ["%s: %r in the file, %r on the server" % (label, file_config, server_config)]
-
-
-def load_yaml(text: str, what: str) -> dict:
-    """A YAML mapping (an empty document is {}); PrometheusError naming ``what`` when it is not one."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PrometheusError("%s is not valid YAML: %s" % (what, exc)) from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise PrometheusError("%s is not a YAML mapping" % what)
-    return document
 
 
 # --- the client -------------------------------------------------------------------------------------
@@ -283,15 +180,28 @@ class PrometheusClient:
         self.client_cert = client_cert
         self.client_key = client_key
         self.timeout = timeout
-        self._context = None
+        self._opener = None
 
-    def _ssl_context(self):
-        """One SSL context for every request: building it loads the CA bundle, which costs more
-        than a reload (open_url would build one per request, even for plain http)."""
-        if self._context is None:
-            self._context = make_context(cafile=self.ca_path, validate_certs=self.validate_certs,
-                                         client_cert=self.client_cert, client_key=self.client_key)
-        return self._context
+    def _ssl_context(self) -> ssl.SSLContext:
+        """The TLS settings: the CA that verifies the server (the system's by default), a client
+        certificate when given."""
+        if self.validate_certs:
+            context = ssl.create_default_context(cafile=self.ca_path)
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.client_cert:
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+    def _open(self, request: Request):
+        """One opener for every request, its TLS context built once and only for https: loading the
+        CA bundle costs more than a reload."""
+        if self._opener is None:
+            handlers = [HTTPSHandler(context=self._ssl_context())] if self.url.lower().startswith("https:") else []
+            self._opener = build_opener(*handlers)
+        return self._opener.open(request, timeout=self.timeout)
 
     @classmethod
     def from_params(cls, params: dict) -> PrometheusClient:
@@ -314,23 +224,15 @@ class PrometheusClient:
         url = self.url + path
         if params:
             url += "?" + urlencode(params, doseq=True)
-        headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
+        headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1", "User-Agent": "promfleet.federation"}
         if self.bearer_token:
             headers["Authorization"] = "Bearer " + self.bearer_token
+        elif self.username:
+            credentials = "%s:%s" % (self.username, self.password or "")
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
         try:
-            response = Request().open(
-                method,
-                url,
-                headers=headers,
-                timeout=self.timeout,
-                url_username=self.username,
-                url_password=self.password,
-                force_basic_auth=bool(self.username),
-                use_netrc=False,
-                http_agent="promfleet.federation",
-                context=self._ssl_context(),
-            )
-            return response.read().decode("utf-8", errors="replace")
+            with self._open(Request(url, headers=headers, method=method)) as response:
+                return response.read().decode("utf-8", errors="replace")
         except HTTPError as exc:
             body = exc.read().decode("utf-8", errors="replace") if exc.fp is not None else ""
             message = "%s %s answered HTTP %d: %s" % (method, url, exc.code, body.strip() or exc.reason)
@@ -363,9 +265,17 @@ class PrometheusClient:
         """The unlabelled series of ``/metrics``: name -> float."""
         return parse_metrics(self.metrics_text())
 
-    def reload_state(self) -> dict:
-        """``successful`` and ``timestamp`` of the last configuration reload."""
-        return reload_state(self.metrics())
+    def reload_state(self, prefix: str = PROMETHEUS) -> dict:
+        """``successful`` and ``timestamp`` of the last configuration reload of daemon ``prefix``."""
+        return reload_state(self.metrics(), prefix)
+
+    def ready(self) -> bool:
+        """Whether ``/-/ready`` answers 200 (the daemon serves); False while it cannot be reached."""
+        try:
+            self.request("GET", "/-/ready")
+        except PrometheusError:
+            return False
+        return True
 
     def query(self, promql: str) -> dict:
         """An instant query: ``{"resultType": ..., "result": ...}``."""
@@ -379,7 +289,10 @@ class PrometheusClient:
         """The configuration the server has loaded, parsed (secrets show as ``<secret>``)."""
         data = self.get_json("/api/v1/status/config")
         yaml_text = data.get("yaml", "") if isinstance(data, dict) else ""
-        return load_yaml(yaml_text, "the configuration %s/api/v1/status/config reports" % self.url)
+        try:
+            return load_mapping(yaml_text, "the configuration %s/api/v1/status/config reports" % self.url)
+        except ConfigError as exc:
+            raise PrometheusError(str(exc)) from None
 
     def buildinfo(self) -> dict:
         return self.get_json("/api/v1/status/buildinfo")
@@ -389,275 +302,3 @@ class PrometheusClient:
 
     def flags(self) -> dict:
         return self.get_json("/api/v1/status/flags")
-
-
-# --- info -------------------------------------------------------------------------------------------
-
-INFO_PARTS = ("targets", "buildinfo", "runtimeinfo", "flags", "config", "reload")
-
-
-def gather_info(client: PrometheusClient, gather: list, queries: list, targets_state: str = "any") -> dict:
-    """What the server knows, for ``prometheus_info``: the parts of ``INFO_PARTS`` named in
-    ``gather`` and the results of the instant ``queries``. The configuration is redacted."""
-    info = {}
-    if "targets" in gather:
-        info["targets"] = client.targets(targets_state)
-    for part in ("buildinfo", "runtimeinfo", "flags"):
-        if part in gather:
-            info[part] = getattr(client, part)()
-    if "config" in gather:
-        info["config"] = redact(client.status_config())
-    if "reload" in gather:
-        info["reload"] = client.reload_state()
-    if queries:
-        info["queries"] = [dict(client.query(promql), query=promql) for promql in queries]
-    return info
-
-
-# --- reload -----------------------------------------------------------------------------------------
-
-
-class Trigger:
-    """How a reload is started: ``POST /-/reload`` (method http) or SIGHUP (method signal)."""
-
-    def __init__(
-        self,
-        method: str,
-        pid: int | None = None,
-        pidfile: str | None = None,
-        service_manager: str | None = None,
-        service_name: str | None = None,
-        supervisord_conf: str | None = None,
-    ) -> None:
-        self.method = method
-        self.pid = pid
-        self.pidfile = pidfile
-        self.service_manager = service_manager
-        self.service_name = service_name
-        self.supervisord_conf = supervisord_conf
-
-    def describe(self) -> str:
-        """What ``fire`` does, for check mode and messages."""
-        if self.method == "http":
-            return "POST /-/reload"
-        if self.service_manager == "supervisord":
-            return "SIGHUP through " + " ".join(self.supervisorctl_command())
-        if self.service_manager == "systemd":
-            return "systemctl reload %s" % self.service_name
-        if self.pidfile:
-            return "SIGHUP to the pid in %s" % self.pidfile
-        return "SIGHUP to pid %s" % self.pid
-
-    def supervisorctl_command(self) -> list:
-        command = ["supervisorctl"]
-        if self.supervisord_conf:
-            command += ["-c", self.supervisord_conf]
-        return command + ["signal", "HUP", self.service_name]
-
-    def target_pid(self) -> int:
-        """The pid to signal (from ``pidfile`` when given); PrometheusError when there is none."""
-        if not self.pidfile:
-            return self.pid
-        try:
-            with open(self.pidfile) as handle:
-                text = handle.read().strip()
-        except OSError as exc:
-            raise PrometheusError("cannot read pidfile %s: %s" % (self.pidfile, exc.strerror)) from None
-        if not text.isdigit():
-            raise PrometheusError("pidfile %s does not hold a pid: %r" % (self.pidfile, text[:40]))
-        return int(text)
-
-    def check(self) -> None:
-        """What check mode can verify without touching anything: the pid exists."""
-        if self.method == "signal" and not self.service_manager:
-            pid = self.target_pid()
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                raise PrometheusError("no process with pid %d" % pid) from None
-            except PermissionError:
-                pass  # it exists; sending will tell whether we may
-
-    def fire(self, client: PrometheusClient) -> str | None:
-        """Start the reload. For http, the error text of a 500 answer is returned (the reload was
-        refused, the old configuration runs), None when it was applied."""
-        if self.method == "http":
-            try:
-                client.post("/-/reload")
-            except PrometheusHTTPError as exc:
-                if exc.status == 500:
-                    return exc.body.strip() or "HTTP 500 without a message"
-                if exc.status == 403:
-                    raise PrometheusError(
-                        "POST %s/-/reload was refused (HTTP 403: %s): the lifecycle API is off; %s"
-                        % (client.url, exc.body.strip() or "Forbidden", LIFECYCLE_HINT)
-                    ) from None
-                raise
-            return None
-        if self.service_manager:
-            if self.service_manager == "supervisord":
-                command = self.supervisorctl_command()
-            else:
-                command = ["systemctl", "reload", self.service_name]
-            _run(command)
-            return None
-        pid = self.target_pid()
-        try:
-            os.kill(pid, signal.SIGHUP)
-        except ProcessLookupError:
-            raise PrometheusError("no process with pid %d to send SIGHUP to" % pid) from None
-        except PermissionError:
-            raise PrometheusError("not allowed to send SIGHUP to pid %d (run as its user or root)" % pid) from None
-        return None
-
-
-def _run(command: list) -> None:
-    try:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PrometheusError("%s failed: %s" % (" ".join(command), exc)) from None
-    output = done.stdout.decode("utf-8", errors="replace").strip()
-    # supervisorctl exits 0 on some errors: its output says so
-    if done.returncode != 0 or "ERROR" in output:
-        raise PrometheusError("%s failed (rc=%d): %s" % (" ".join(command), done.returncode, output))
-
-
-def wait_for_reload(client: PrometheusClient, before: dict, timeout: float) -> dict:
-    """Poll ``/metrics`` until the reload since ``before`` is verified or has failed, at most
-    ``timeout`` seconds. Returns the state with ``verified`` (bool). A failure is seen when the
-    successful flag drops from 1 to 0; when it was 0 already, only the timeout tells."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = client.reload_state()
-        if reload_verified(before, state):
-            return dict(state, verified=True)
-        if before["successful"] and not state["successful"]:
-            return dict(state, verified=False)
-        if time.monotonic() >= deadline:
-            return dict(state, verified=False)
-        time.sleep(POLL_INTERVAL)
-
-
-SIGNAL_FAILURE = "Prometheus reported the reload as failed (%s is 0; its log has the reason)" % RELOAD_SUCCESSFUL
-
-
-def promtool_details(config_path: str | None, promtool: str | None) -> str:
-    """The output of ``promtool check config`` when it refuses ``config_path``, as a suffix of a
-    failure message, else "". Prometheus' own answer to a failed reload often names no file
-    (``one or more errors occurred while applying the new configuration``); promtool does."""
-    if not (config_path and promtool):
-        return ""
-    passed, output = config_file.run_promtool(promtool, config_path)
-    if passed:
-        return ""
-    return "; promtool check config %s says: %s" % (config_path, " ".join(output.split()))
-
-
-def compare_with_text(client: PrometheusClient, text: str, where: str, config_dir: str) -> list:
-    """``config_differences`` between the prometheus.yml ``text`` (``where`` names it in errors;
-    relative paths resolve in ``config_dir``) and what the server reports."""
-    return config_differences(load_yaml(text, where), client.status_config(), config_dir)
-
-
-def compare_with_file(client: PrometheusClient, config_path: str) -> list:
-    """``config_differences`` between ``config_path`` on disk and what the server reports."""
-    try:
-        with open(config_path) as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise PrometheusError("cannot read config_path %s: %s" % (config_path, exc.strerror)) from None
-    return compare_with_text(client, text, config_path, os.path.dirname(os.path.abspath(config_path)))
-
-
-def attempt_reload(client: PrometheusClient, trigger, timeout: float, config_path=None, promtool=None) -> dict:
-    """One reload: fire, then wait for proof. ``trigger`` is a Trigger or any object with its
-    ``method`` (http or signal) and ``fire(client)``. ``ok``, ``error`` (Prometheus' text), ``before``,
-    ``after``, ``seconds``."""
-    before = client.reload_state()
-    started = time.monotonic()
-    error = trigger.fire(client)
-    if error is None:
-        after = wait_for_reload(client, before, timeout)
-        if not after["verified"]:
-            if after["successful"] and trigger.method == "signal":
-                error = ("no reload within %s s: %s stayed at %s (did the process get the signal?)"
-                         % (timeout, RELOAD_TIMESTAMP, after["timestamp"]))
-            elif trigger.method == "signal":
-                error = SIGNAL_FAILURE
-            else:
-                error = "Prometheus answered 200 but %s is %s" % (RELOAD_SUCCESSFUL, int(after["successful"]))
-    else:
-        after = dict(client.reload_state(), verified=False)
-    if error is not None:
-        error += promtool_details(config_path, promtool)
-    return {
-        "ok": error is None,
-        "error": error,
-        "before": before,
-        "after": after,
-        "seconds": round(time.monotonic() - started, 3),
-    }
-
-
-def reload(
-    client: PrometheusClient,
-    trigger: Trigger,
-    timeout: float = 30.0,
-    config_path: str | None = None,
-    rollback: bool = True,
-    promtool: str | None = None,
-    check_mode: bool = False,
-) -> dict:
-    """Reload and verify (see the module docstring); returns the module's result, raises
-    ReloadError (with the result) when the reload fails, PrometheusError when it cannot start."""
-    result = {"changed": True, "method": trigger.method, "rolled_back": False, "restored_files": [],
-              "config_differences": []}
-    if check_mode:
-        state = client.reload_state()
-        trigger.check()
-        if config_path:
-            result["config_differences"] = compare_with_file(client, config_path)
-        result.update(
-            msg="would reload with %s" % trigger.describe(),
-            reload_seconds=None,
-            last_reload_success_timestamp={"before": state["timestamp"], "after": state["timestamp"]},
-        )
-        return result
-
-    first = attempt_reload(client, trigger, timeout, config_path, promtool)
-    result.update(
-        reload_seconds=first["seconds"],
-        last_reload_success_timestamp={"before": first["before"]["timestamp"], "after": first["after"]["timestamp"]},
-    )
-    if first["ok"]:
-        if config_path:
-            result["config_differences"] = compare_with_file(client, config_path)
-            if result["config_differences"]:
-                message = ("the reload succeeded, but the configuration the server reports is not %s: %s"
-                           % (config_path, "; ".join(result["config_differences"])))
-                raise ReloadError(message, result)
-        result["msg"] = "reloaded with %s and verified in %.3f s" % (trigger.describe(), first["seconds"])
-        return result
-
-    message = "reload with %s failed: %s" % (trigger.describe(), first["error"])
-    if not (rollback and config_path):
-        raise ReloadError(message, result)
-    try:
-        result["restored_files"] = config_file.restore_last_good(config_path)
-    except (config_file.ConfigFileError, OSError) as exc:
-        raise ReloadError(message + "; the rollback failed: %s" % exc, result) from None
-    if not result["restored_files"]:
-        message += "; no rollback: %s%s is missing or equals the file" % (config_path, config_file.LAST_GOOD_SUFFIX)
-        raise ReloadError(message, result)
-
-    result["rolled_back"] = True
-    second = attempt_reload(client, trigger, timeout, config_path, promtool)
-    result["last_reload_success_timestamp"]["after"] = second["after"]["timestamp"]
-    restored = ", ".join(result["restored_files"])
-    if second["ok"]:
-        message += "; rolled back: restored %s from the last good copies and reloaded, verified in %.3f s" % (
-            restored, second["seconds"])
-    else:
-        message += "; rolled back: restored %s from the last good copies, but reloading them failed too: %s" % (
-            restored, second["error"])
-    raise ReloadError(message, result)

@@ -1,10 +1,13 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Writing prometheus.yml and its rule files safely: the logic of the ``prometheus_config`` module.
+"""Writing prometheus.yml and its rule files safely: the logic of the ``prometheus_config`` module,
+and the configuration step of the ``daemon`` module for Prometheus.
 
-The flow is ``plan`` (engine validation with ``promconfig.normalize_config``, deterministic YAML,
-what is on disk now), then either ``check`` (check mode: promtool on a copy staged in a temporary
-directory elsewhere, nothing at the destination touched) or ``apply``:
+The flow is ``plan`` (validation by the ``engine`` the caller passes - the prometheus_config module
+passes ``promconfig.normalize_config`` for its schema version; the daemon module none, its
+configuration was checked before the run - deterministic YAML, what is on disk now), then either ``check``
+(check mode: promtool on a copy staged in a temporary directory elsewhere, nothing at the
+destination touched) or ``apply``:
 
 1. every file is written to a temporary file in its final directory (``.<name>.<random>.tmp``,
    a name the ``*.yml`` glob of Prometheus does not load), with its final owner and mode, fsynced;
@@ -17,77 +20,48 @@ directory elsewhere, nothing at the destination touched) or ``apply``:
 4. rule files, then prometheus.yml, are moved into place with ``os.replace`` and their directory
    is fsynced; rule files no longer listed are removed.
 
-A destination is only ever replaced by a rename, never written in place, so a process killed at
-any moment leaves the old or the new file, never a part of one. Files whose bytes and attributes
-are already right are not touched at all (their mtime stays).
+Files are written with ``files.py``: a destination is only ever replaced by a rename, so a process
+killed at any moment leaves the old or the new file, never a part of one; files whose bytes and
+attributes are already right are not touched at all (their mtime stays).
 """
 
 from __future__ import annotations
 
 import contextlib
-import grp
 import hashlib
 import json
 import os
-import pwd
 import re
 import shutil
-import subprocess
 import tempfile
-import traceback
+from typing import Callable
 
-try:
-    import yaml
-except ImportError:  # the module reports it with missing_required_lib
-    yaml = None
-    YAML_IMPORT_ERROR = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
-
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
-    DEFAULT_VERSION,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import (
+    CheckerError,
     ConfigError,
-    normalize_config,
-    redact,
+    ConfigFileError,
 )
+from ansible_collections.promfleet.federation.plugins.module_utils.host import checkers
+from ansible_collections.promfleet.federation.plugins.module_utils.host.files import (
+    FileAttributes,
+    fsync_dir,
+    install,
+    read,
+    remove,
+    remove_leftover_temps,
+    set_attributes,
+    write_temp,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import load_mapping, render
+from ansible_collections.promfleet.federation.plugins.module_utils.model.redact import redact
 
-DEFAULT_MODE = 0o640
 LAST_GOOD_SUFFIX = ".last-good"
 # One JSON file {"rules_dir": ..., "files": {name: text}}: a single rename keeps it whole.
 LAST_GOOD_RULES_SUFFIX = ".last-good-rules.json"
 RULES_GLOB = "*.yml"
-PROMTOOL_TIMEOUT = 120
 # Plain file names that the `<rules_dir>/*.yml` glob of the config loads.
 RULE_FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.yml$")
 REDACTED_CHANGE = "a redacted value changed"
-
-
-class ConfigFileError(Exception):
-    """The files could not be validated or written; the message says which file and why."""
-
-
-class PromtoolError(ConfigFileError):
-    """``promtool check config`` refused the new files; the message carries promtool's output."""
-
-
-class FileAttributes:
-    """Owner, group and mode of a file: uid/gid ``None`` keep what the file has (or the process')."""
-
-    __slots__ = ("uid", "gid", "mode")
-
-    def __init__(self, uid: int | None = None, gid: int | None = None, mode: int = DEFAULT_MODE) -> None:
-        self.uid = uid
-        self.gid = gid
-        self.mode = mode
-
-    def matches(self, path: str) -> bool:
-        """Whether the existing file ``path`` already has these attributes."""
-        st = os.stat(path)
-        return (
-            (self.uid is None or st.st_uid == self.uid)
-            and (self.gid is None or st.st_gid == self.gid)
-            and (st.st_mode & 0o7777) == self.mode
-        )
 
 
 class Plan:
@@ -165,38 +139,8 @@ class Plan:
         return self.content_changed or bool(self.attributes_changed())
 
 
-def render(document: dict) -> bytes:
-    """Deterministic YAML: block style, keys in the given order, unicode kept, UTF-8."""
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False).encode("utf-8")
-
-
-def parse_mode(mode) -> int:
-    """An octal mode given as a string (``"0640"``) or as the int YAML makes of ``0640``."""
-    if isinstance(mode, int) and not isinstance(mode, bool):
-        value = mode
-    elif isinstance(mode, str) and re.match(r"^0?[0-7]{3,4}$", mode):
-        value = int(mode, 8)
-    else:
-        raise ConfigFileError("mode must be an octal number such as '0640' (got %r)" % (mode,))
-    if not 0 <= value <= 0o7777:
-        raise ConfigFileError("mode must be between 0000 and 7777 in octal (got %o)" % value)
-    return value
-
-
-def resolve_attributes(owner: str | None, group: str | None, mode) -> FileAttributes:
-    """Owner and group names (or numeric ids) looked up on this machine, the mode parsed."""
-    uid = gid = None
-    if owner is not None:
-        try:
-            uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
-        except KeyError:
-            raise ConfigFileError("owner %r: no such user on this machine" % owner) from None
-    if group is not None:
-        try:
-            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
-        except KeyError:
-            raise ConfigFileError("group %r: no such group on this machine" % group) from None
-    return FileAttributes(uid, gid, parse_mode(mode))
+# Checks a whole configuration and returns it normalized, or raises ConfigError naming what is wrong.
+Engine = Callable[[dict], dict]
 
 
 def default_rules_dir(path: str) -> str:
@@ -226,7 +170,8 @@ def with_rules_glob(config: dict, path: str, rules_dir: str) -> dict:
     return result
 
 
-def _check_rule_files(rule_files: dict) -> None:
+def check_rule_files(rule_files: dict) -> None:
+    """Rule files are plain ``*.yml`` names (the glob loads them) with a mapping as content."""
     for name, content in rule_files.items():
         if not RULE_FILE_NAME.match(name):
             raise ConfigFileError(
@@ -240,14 +185,6 @@ def _check_rule_files(rule_files: dict) -> None:
             )
 
 
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 def _current_rules(rules_dir: str) -> dict:
     """Bytes of the ``*.yml`` files in ``rules_dir`` (those the glob loads), by name."""
     if not os.path.isdir(rules_dir):
@@ -256,7 +193,7 @@ def _current_rules(rules_dir: str) -> dict:
     for name in sorted(os.listdir(rules_dir)):
         full = os.path.join(rules_dir, name)
         if name.endswith(".yml") and os.path.isfile(full):
-            found[name] = _read(full)
+            found[name] = read(full)
     return found
 
 
@@ -266,27 +203,31 @@ def plan(
     rule_files: dict | None = None,
     rules_dir: str | None = None,
     attributes: FileAttributes | None = None,
-    version: str = DEFAULT_VERSION,
+    engine: Engine | None = None,
+    require_directory: bool = True,
 ) -> Plan:
     """Validate ``config`` with the engine and render every file; reads the destination, writes nothing.
 
     With ``rule_files`` (even empty) the module manages ``rules_dir`` (default
     ``<dirname(path)>/rules``): the ``*.yml`` files there become exactly ``rule_files``, and
     ``<rules_dir>/*.yml`` is appended to the config's ``rule_files`` when no entry names it.
-    Raises ``promconfig.ConfigError`` (the engine's message) or ``ConfigFileError``.
+    ``engine`` checks ``config`` and returns it normalized (the prometheus_config module passes the
+    collection's engine for its schema version); None means the caller has checked it already: it is
+    only rendered. Without ``require_directory`` (check mode of a daemon not installed yet) the directory
+    of ``path`` may be missing. Raises ``ConfigError`` (the engine's message) or ``ConfigFileError``.
     """
     path = os.path.abspath(path)
     if os.path.isdir(path):
         raise ConfigFileError("path %s is a directory; it must name the prometheus.yml to write" % path)
-    if not os.path.isdir(os.path.dirname(path)):
+    if require_directory and not os.path.isdir(os.path.dirname(path)):
         raise ConfigFileError("the directory of path %s does not exist" % path)
     if rule_files is not None:
-        _check_rule_files(rule_files)
+        check_rule_files(rule_files)
         rules_dir = os.path.abspath(rules_dir) if rules_dir else default_rules_dir(path)
         config = with_rules_glob(config, path, rules_dir)
     else:
         rules_dir = None
-    normalized = normalize_config(config, version)
+    normalized = engine(config) if engine is not None else config
     return Plan(
         path=path,
         rules_dir=rules_dir,
@@ -294,7 +235,7 @@ def plan(
         normalized=normalized,
         config_bytes=render(config),
         rule_bytes={name: render(content) for name, content in (rule_files or {}).items()},
-        current_config=_read(path),
+        current_config=read(path),
         current_rules=_current_rules(rules_dir) if rules_dir else {},
         attributes=attributes or FileAttributes(),
     )
@@ -303,19 +244,15 @@ def plan(
 # --- diff -----------------------------------------------------------------------------------------
 
 
-def _redacted_text(data: bytes | None) -> str:
+def redacted_text(data: bytes | None) -> str:
     """prometheus.yml bytes as YAML with every secret replaced by ``<redacted>``."""
     if data is None:
         return ""
     try:
-        document = yaml.safe_load(data)
-    except yaml.YAMLError:
-        return "# the file is not valid YAML; its text is not shown (it may hold secrets)\n"
-    if document is None:
-        return ""
-    if not isinstance(document, dict):
+        document = load_mapping(data, "the file")
+    except ConfigError:
         return "# the file is not a YAML mapping; its text is not shown (it may hold secrets)\n"
-    return render(redact(document)).decode("utf-8")
+    return render(redact(document)).decode("utf-8") if document else ""
 
 
 def _text(data: bytes | None) -> str:
@@ -325,13 +262,13 @@ def _text(data: bytes | None) -> str:
 def diff(plan_: Plan) -> list:
     """Ansible diffs (before/after) of prometheus.yml and of every rule file that changes.
 
-    prometheus.yml is shown through ``promconfig.redact`` on both sides, so secrets never appear;
+    prometheus.yml is shown through ``redact`` on both sides, so secrets never appear;
     when only a redacted value changed, the after header says so.
     """
     result = []
     if plan_.config_changed:
-        before = _redacted_text(plan_.current_config)
-        after = _redacted_text(plan_.config_bytes)
+        before = redacted_text(plan_.current_config)
+        after = redacted_text(plan_.config_bytes)
         header = plan_.path + " (secrets redacted)"
         result.append({
             "before_header": header,
@@ -350,124 +287,12 @@ def diff(plan_: Plan) -> list:
     return result
 
 
-# --- files ----------------------------------------------------------------------------------------
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _owner_of(path: str, attributes: FileAttributes) -> tuple:
-    """uid and gid for a new version of ``path``: the wanted ones, else those of the file it replaces."""
-    uid, gid = attributes.uid, attributes.gid
-    if uid is None or gid is None:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return (-1 if uid is None else uid), (-1 if gid is None else gid)
-        uid = st.st_uid if uid is None else uid
-        gid = st.st_gid if gid is None else gid
-    return uid, gid
-
-
-def write_temp(final_path: str, data: bytes, attributes: FileAttributes, directory: str | None = None) -> str:
-    """Write ``data`` to a new temporary file next to ``final_path`` (or in ``directory``), with the
-    attributes ``final_path`` will have, fsynced; returns its path."""
-    directory = directory or os.path.dirname(final_path)
-    fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(final_path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            uid, gid = _owner_of(final_path, attributes)
-            if (uid, gid) != (-1, -1):
-                os.fchown(handle.fileno(), uid, gid)
-            os.fchmod(handle.fileno(), attributes.mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        _remove(temp)
-        raise
-    return temp
-
-
-def remove_leftover_temps(final_path: str) -> list:
-    """Remove the temporary files of ``final_path`` that an interrupted run left behind (the names
-    ``write_temp`` gives); returns their paths."""
-    directory, name = os.path.split(final_path)
-    if not os.path.isdir(directory):
-        return []
-    prefix = "." + name + "."
-    found = [os.path.join(directory, entry) for entry in sorted(os.listdir(directory))
-             if entry.startswith(prefix) and entry.endswith(".tmp")]
-    for path in found:
-        _remove(path)
-    return found
-
-
-def install(temp: str, final_path: str) -> None:
-    """Move ``temp`` over ``final_path`` atomically (same directory) and make the rename durable."""
-    os.replace(temp, final_path)
-    _fsync_dir(os.path.dirname(final_path))
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-
-
-def _set_attributes(path: str, attributes: FileAttributes) -> None:
-    uid, gid = _owner_of(path, attributes)
-    if (uid, gid) != (-1, -1):
-        os.chown(path, uid, gid)
-    os.chmod(path, attributes.mode)
-
-
-def _dir_mode(mode: int) -> int:
-    """A directory mode for file mode ``mode``: search permission wherever read is granted."""
-    return mode | ((mode & 0o444) >> 2)
-
-
-# --- promtool -------------------------------------------------------------------------------------
-
-
-def find_promtool(promtool: str | None, policy: str) -> str | None:
-    """The promtool to run, or None when validation with promtool is skipped.
-
-    ``policy`` is ``auto`` (run it when it exists), ``always`` (fail without it) or ``never``.
-    """
-    if policy == "never":
-        return None
-    found = shutil.which(promtool or "promtool")
-    if found is None and policy == "always":
-        raise ConfigFileError(
-            "validate_with_promtool=always but promtool %s was not found (set promtool to its path)"
-            % ("at " + promtool if promtool else "on PATH")
-        )
-    return found
-
-
-def run_promtool(promtool: str, config_path: str) -> tuple:
-    """``promtool check config config_path``: (passed, stdout and stderr)."""
-    try:
-        done = subprocess.run(
-            [promtool, "check", "config", config_path],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=PROMTOOL_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return False, "promtool check config did not finish within %d s" % PROMTOOL_TIMEOUT
-    return done.returncode == 0, done.stdout.decode("utf-8", errors="replace")
+# --- the checker ------------------------------------------------------------------------------------
 
 
 def validation_copy(plan_: Plan, staged_rules: dict) -> bytes:
-    """The new config for promtool: the ``<rules_dir>/*.yml`` entry replaced by the staged rule files
-    (``staged_rules``: name -> path), other relative ``rule_files`` made absolute against the
+    """The new config for the checker: the ``<rules_dir>/*.yml`` entry replaced by the staged rule
+    files (``staged_rules``: name -> path), other relative ``rule_files`` made absolute against the
     directory of ``path``, everything else byte for byte as it will be installed."""
     config = dict(plan_.config)
     entries = config.get("rule_files")
@@ -485,53 +310,52 @@ def validation_copy(plan_: Plan, staged_rules: dict) -> bytes:
     return render(config)
 
 
-def _promtool_failure(output: str, renames: dict) -> PromtoolError:
-    """promtool's output with staged file names replaced by the final ones."""
+def _checker_failure(checker: list, output: str, renames: dict) -> CheckerError:
+    """The checker's output with staged file names replaced by the final ones."""
     for staged, final in sorted(renames.items(), key=lambda item: -len(item[0])):
         output = output.replace(staged, final)
-    return PromtoolError("promtool check config refused the new configuration; nothing was changed:\n%s"
-                         % output.strip())
+    return CheckerError("%s refused the new configuration; nothing was changed:\n%s"
+                        % (checkers.describe(checker), output.strip()))
 
 
-def _validate_staged(plan_: Plan, promtool: str, staged_rules: dict, directory: str, renames: dict) -> None:
-    """Run promtool on a validation copy written to ``directory``; raise PromtoolError when it fails."""
+def _validate_staged(plan_: Plan, checker: list, staged_rules: dict, directory: str, renames: dict) -> None:
+    """Run the checker on a validation copy written to ``directory``; raise CheckerError when it fails."""
     private = FileAttributes(os.getuid(), os.getgid(), 0o600)  # it holds the secrets too
     check_path = write_temp(plan_.path, validation_copy(plan_, staged_rules), private, directory)
     renames = dict(renames)
     renames[check_path] = plan_.path
     try:
-        passed, output = run_promtool(promtool, check_path)
+        passed, output = checkers.run_check(checker, check_path)
     finally:
-        _remove(check_path)
+        remove(check_path)
     if not passed:
-        raise _promtool_failure(output, renames)
+        raise _checker_failure(checker, output, renames)
 
 
-def is_good(path: str, promtool: str | None, version: str = DEFAULT_VERSION) -> bool:
-    """Whether the installed ``path`` passes the engine and (when given) promtool, with the rule
-    files installed now: only such a file is kept as ``<path>.last-good``."""
-    data = _read(path)
+def is_good(path: str, checker: list | None, engine: Engine | None = None) -> bool:
+    """Whether the installed ``path`` passes the ``engine`` (when given) and the checker
+    (when given), with the rule files installed now: only such a file is kept as ``<path>.last-good``."""
+    data = read(path)
     if data is None:
         return False
     try:
-        document = yaml.safe_load(data)
-        if not isinstance(document, dict):
-            return False
-        normalize_config(document, version)
-    except (yaml.YAMLError, ConfigError):
+        document = load_mapping(data, path)
+        if engine is not None:
+            engine(document)
+    except ConfigError:
         return False
-    return promtool is None or run_promtool(promtool, path)[0]
+    return checker is None or checkers.run_check(checker, path)[0]
 
 
 # --- check and apply ------------------------------------------------------------------------------
 
 
-def check(plan_: Plan, promtool: str | None) -> None:
-    """Check mode: promtool on the new files staged in a temporary directory away from the
+def check(plan_: Plan, checker: list | None) -> None:
+    """Check mode: the checker on the new files staged in a temporary directory away from the
     destination; nothing at the destination is created, changed or removed."""
-    if promtool is None or not plan_.content_changed:
+    if checker is None or not plan_.content_changed:
         return
-    staging = tempfile.mkdtemp(prefix="prometheus_config-check-")
+    staging = tempfile.mkdtemp(prefix="promfleet-check-")
     try:
         staged_rules = {}
         renames = {}
@@ -541,19 +365,19 @@ def check(plan_: Plan, promtool: str | None) -> None:
                 handle.write(data)
             staged_rules[name] = staged
             renames[staged] = plan_.rule_path(name)
-        _validate_staged(plan_, promtool, staged_rules, staging, renames)
+        _validate_staged(plan_, checker, staged_rules, staging, renames)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def apply(plan_: Plan, promtool: str | None, version: str = DEFAULT_VERSION) -> bool:
+def apply(plan_: Plan, checker: list | None, engine: Engine | None = None) -> bool:
     """Write what ``plan_`` says (see the module docstring for the steps); returns whether
-    anything changed. Raises PromtoolError, leaving every destination file as it was."""
+    anything changed. Raises CheckerError, leaving every destination file as it was."""
     if not plan_.changed:
         return False
     if not plan_.content_changed:
         for path in plan_.attributes_changed():
-            _set_attributes(path, plan_.attributes)
+            set_attributes(path, plan_.attributes)
         return True
 
     # A run killed between writing and renaming leaves its temporary files: not loaded by
@@ -567,11 +391,10 @@ def apply(plan_: Plan, promtool: str | None, version: str = DEFAULT_VERSION) -> 
         renames = {}
         if plan_.rules_dir is not None:
             if not os.path.isdir(plan_.rules_dir):
-                dir_attributes = FileAttributes(plan_.attributes.uid, plan_.attributes.gid,
-                                                _dir_mode(plan_.attributes.mode))
+                dir_attributes = plan_.attributes.of_directory()
                 os.mkdir(plan_.rules_dir, dir_attributes.mode)
                 created_dir = plan_.rules_dir
-                _set_attributes(plan_.rules_dir, dir_attributes)
+                set_attributes(plan_.rules_dir, dir_attributes)
             for name in plan_.changed_rules:
                 temp = write_temp(plan_.rule_path(name), plan_.rule_bytes[name], plan_.attributes)
                 temps.append(temp)
@@ -583,13 +406,13 @@ def apply(plan_: Plan, promtool: str | None, version: str = DEFAULT_VERSION) -> 
         if plan_.config_changed:
             config_temp = write_temp(plan_.path, plan_.config_bytes, plan_.attributes)
             temps.append(config_temp)
-        if promtool is not None:
-            _validate_staged(plan_, promtool, staged_rules, os.path.dirname(plan_.path), renames)
+        if checker is not None:
+            _validate_staged(plan_, checker, staged_rules, os.path.dirname(plan_.path), renames)
         if created_dir is not None:
-            _fsync_dir(os.path.dirname(created_dir))
+            fsync_dir(os.path.dirname(created_dir))
             created_dir = None
 
-        _keep_last_good(plan_, promtool, version)
+        _keep_last_good(plan_, checker, engine)
 
         for name in plan_.changed_rules:
             install(staged_rules[name], plan_.rule_path(name))
@@ -597,18 +420,21 @@ def apply(plan_: Plan, promtool: str | None, version: str = DEFAULT_VERSION) -> 
         for name in plan_.stale_rules:
             os.remove(plan_.rule_path(name))
         if plan_.stale_rules:
-            _fsync_dir(plan_.rules_dir)
+            fsync_dir(plan_.rules_dir)
         if config_temp is not None:
             install(config_temp, plan_.path)
             temps.remove(config_temp)
         for path in plan_.attributes_changed():
-            _set_attributes(path, plan_.attributes)
+            set_attributes(path, plan_.attributes)
     finally:
         for temp in temps:
-            _remove(temp)
+            remove(temp)
         if created_dir is not None:
             os.rmdir(created_dir)
     return True
+
+
+# --- the last good copies ---------------------------------------------------------------------------
 
 
 def rules_snapshot(rules_dir: str, rules: dict) -> bytes:
@@ -623,23 +449,22 @@ def _install_copy(path: str, data: bytes, attributes: FileAttributes) -> None:
     try:
         install(temp, path)
     finally:
-        _remove(temp)
+        remove(temp)
 
 
-def _keep_last_good(plan_: Plan, promtool: str | None, version: str) -> None:
+def _keep_last_good(plan_: Plan, checker: list | None, engine: Engine | None) -> None:
     """Copy the installed prometheus.yml to ``<path>.last-good`` and the installed rule files to
     ``<path>.last-good-rules.json`` (atomically, with the config's owner and mode) when they pass
     validation together and differ from the copies kept."""
     current = plan_.current_config
     if current is None:
         return
-    config_kept = current == _read(plan_.last_good_path)
+    config_kept = current == read(plan_.last_good_path)
     snapshot = None if plan_.rules_dir is None else rules_snapshot(plan_.rules_dir, plan_.current_rules)
-    rules_kept = snapshot is None or snapshot == _read(plan_.last_good_rules_path)
-    if (config_kept and rules_kept) or not is_good(plan_.path, promtool, version):
+    rules_kept = snapshot is None or snapshot == read(plan_.last_good_rules_path)
+    if (config_kept and rules_kept) or not is_good(plan_.path, checker, engine):
         return
-    st = os.stat(plan_.path)
-    attributes = FileAttributes(st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    attributes = FileAttributes.of(plan_.path)
     # Rules first: a crash in between leaves new rules with the older config copy, which the
     # next run (the installed files are unchanged) completes.
     if not rules_kept:
@@ -651,7 +476,7 @@ def _keep_last_good(plan_: Plan, promtool: str | None, version: str) -> None:
 def _restore_rules(config_path: str, attributes: FileAttributes) -> list:
     """Make the ``*.yml`` files of the kept rules_dir exactly the kept ones; returns the paths
     written or removed."""
-    data = _read(config_path + LAST_GOOD_RULES_SUFFIX)
+    data = read(config_path + LAST_GOOD_RULES_SUFFIX)
     if data is None:
         return []
     try:
@@ -662,7 +487,7 @@ def _restore_rules(config_path: str, attributes: FileAttributes) -> list:
         raise ConfigFileError("%s%s is not a last-good rules file (%s); it was not restored"
                               % (config_path, LAST_GOOD_RULES_SUFFIX, exc)) from None
     if not os.path.isdir(rules_dir):
-        os.mkdir(rules_dir, _dir_mode(attributes.mode))
+        os.mkdir(rules_dir, attributes.of_directory().mode)
     current = _current_rules(rules_dir)
     touched = []
     for name in sorted(wanted):
@@ -675,7 +500,7 @@ def _restore_rules(config_path: str, attributes: FileAttributes) -> list:
         os.remove(os.path.join(rules_dir, name))
         touched.append(os.path.join(rules_dir, name))
     if touched:
-        _fsync_dir(rules_dir)
+        fsync_dir(rules_dir)
     return touched
 
 
@@ -683,13 +508,12 @@ def restore_last_good(config_path: str) -> list:
     """Put back the last good rule files, then ``<config_path>.last-good`` over ``config_path``,
     each atomically with the owner and mode of ``config_path``; returns the paths that changed
     (empty when there is no copy or the files already equal it)."""
-    last_good = _read(config_path + LAST_GOOD_SUFFIX)
+    last_good = read(config_path + LAST_GOOD_SUFFIX)
     if last_good is None:
         return []
-    st = os.stat(config_path)
-    attributes = FileAttributes(st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    attributes = FileAttributes.of(config_path)
     touched = _restore_rules(config_path, attributes)
-    if _read(config_path) != last_good:
+    if read(config_path) != last_good:
         _install_copy(config_path, last_good, attributes)
         touched.append(config_path)
     return touched

@@ -43,7 +43,8 @@ import hashlib
 import json
 import re
 
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import parse_duration
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ManifestError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import parse_duration
 
 CONFIG_DIR = "/etc/prometheus"
 CONFIG_KEY = "prometheus.yml"
@@ -54,6 +55,12 @@ CONTAINER_NAME = "prometheus"
 RELOADER_CONTAINER_NAME = "config-reloader"
 EXEC_RELOAD_COMMAND = ("kill", "-HUP", "1")
 MANAGED_BY = "promfleet.federation"
+# The field manager of server-side apply: the collection owns the fields it sets.
+FIELD_MANAGER = MANAGED_BY
+# The annotation of a pod that holds the digest of the ConfigMap data proven live in it.
+LIVE_ANNOTATION = "promfleet.federation/live-config"
+# <name>-last-good: the ConfigMap data last proven live, for the rollback.
+LAST_GOOD_SUFFIX = "-last-good"
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -149,10 +156,6 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _QUANTITY = re.compile(r"(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?\d+)?")
 _RULE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*" + re.escape(RULE_FILE_SUFFIX))
-
-
-class ManifestError(Exception):
-    """Options or inputs from which no valid Kubernetes objects can be rendered."""
 
 
 def _fail(field: str, message: str) -> ManifestError:
@@ -426,10 +429,14 @@ def _selector(options: dict) -> dict:
     return {NAME_LABEL: "prometheus", INSTANCE_LABEL: options["name"]}
 
 
+def owned_labels(name: str) -> dict:
+    """The labels every object of server ``name`` carries: only objects with all of them are the
+    collection's to change or delete."""
+    return {NAME_LABEL: "prometheus", INSTANCE_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY}
+
+
 def _owned_labels(options: dict) -> dict:
-    labels = _selector(options)
-    labels[MANAGED_BY_LABEL] = MANAGED_BY
-    return labels
+    return owned_labels(options["name"])
 
 
 def _labels(options: dict) -> dict:

@@ -30,7 +30,15 @@ import hashlib
 import json
 import time
 
-from ansible_collections.promfleet.federation.plugins.module_utils import kube_manifests, prometheus_http
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import KubeReloadError
+from ansible_collections.promfleet.federation.plugins.module_utils.host import checkers, commands
+from ansible_collections.promfleet.federation.plugins.module_utils.host.client import PrometheusClient
+from ansible_collections.promfleet.federation.plugins.module_utils.host.reload import (
+    attempt_reload,
+    compare_with_text,
+    post_reload,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.kube import manifests as kube_manifests
 
 try:
     from kubernetes import client as kube_client
@@ -43,18 +51,10 @@ except ImportError as exc:  # reported by the module with missing_required_lib
     KUBERNETES_IMPORT_ERROR = exc
     ApiException = OSError
 
-LIVE_ANNOTATION = "promfleet.federation/live-config"
-LAST_GOOD_SUFFIX = "-last-good"
+LIVE_ANNOTATION = kube_manifests.LIVE_ANNOTATION
+LAST_GOOD_SUFFIX = kube_manifests.LAST_GOOD_SUFFIX
 RELOADERS = kube_manifests.RELOADERS
 POLL_SECONDS = 2.0
-
-
-class KubeReloadError(Exception):
-    """The reload could not be done or proven; ``result`` is what the module returns with it."""
-
-    def __init__(self, message: str, result: dict | None = None) -> None:
-        super().__init__(message)
-        self.result = result or {}
 
 
 # --- pure decisions ----------------------------------------------------------------------------------
@@ -184,12 +184,30 @@ class Cluster:
                            container=kube_manifests.CONTAINER_NAME, command=list(command),
                            stderr=True, stdin=False, stdout=True, tty=False)
 
-    def prometheus(self, namespace: str, pod: str, port: int) -> prometheus_http.PrometheusClient:
+    def run(self, namespace: str, pod: str, argv: list, timeout: float = 60,
+            check: bool = True) -> commands.CommandResult:
+        """``commands.run`` in the pod's Prometheus container: its exit code comes from the exec's
+        status channel. The same checkers run here as on a host (``checkers.run_check``)."""
+        client = kube_stream(self.core.connect_get_namespaced_pod_exec, pod, namespace,
+                             container=kube_manifests.CONTAINER_NAME, command=list(argv),
+                             stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+        try:
+            client.run_forever(timeout=timeout)
+            output = client.read_all()
+            rc = client.returncode
+        finally:
+            client.close()
+        result = commands.CommandResult(tuple(argv), 0 if rc is None else int(rc), output)
+        if check and not result.ok:
+            raise commands.failure(result)
+        return result
+
+    def prometheus(self, namespace: str, pod: str, port: int) -> PrometheusClient:
         """The pod's Prometheus, reached through the API server's pod proxy with the kubeconfig's credentials."""
         configuration = self.api.configuration
         token = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
             "authorization")
-        return prometheus_http.PrometheusClient(
+        return PrometheusClient(
             "%s/api/v1/namespaces/%s/pods/%s:%d/proxy" % (configuration.host.rstrip("/"), namespace, pod, port),
             bearer_token=token.split(" ", 1)[-1] if token else None,
             validate_certs=bool(configuration.verify_ssl),
@@ -222,24 +240,28 @@ def _wait_for_mount(cluster: Cluster, namespace: str, pod: str, data: dict, time
 
 
 def _promtool_says(cluster: Cluster, namespace: str, pod: str) -> str:
+    """What promtool in the pod says of the mounted configuration, when it refuses it."""
+    def in_pod(argv, timeout, check):
+        return cluster.run(namespace, pod, argv, timeout=timeout, check=check)
+
     try:
-        output = cluster.execute(namespace, pod, ["promtool", "check", "config", kube_manifests.CONFIG_FILE])
+        passed, output = checkers.run_check(checkers.promtool_config("promtool"), kube_manifests.CONFIG_FILE, in_pod)
     except (ApiException, OSError, ValueError):
         return ""
-    return "; promtool check config in the pod says: %s" % " ".join(output.split()) if "FAILED" in output else ""
+    return "" if passed else "; promtool check config in the pod says: %s" % " ".join(output.split())
 
 
 class PodTrigger:
-    """Starts the reload of one pod for ``prometheus_http.attempt_reload``: SIGHUP by exec, or the
-    shared Trigger's ``POST /-/reload`` (through the pod proxy the client is pointed at)."""
+    """Starts the reload of one pod for ``host.reload.attempt_reload``: SIGHUP by exec, or
+    ``POST /-/reload`` through the pod proxy the client is pointed at."""
 
     def __init__(self, cluster: Cluster, namespace: str, pod: str, reloader: str) -> None:
         self.method = "http" if reloader == "http" else "signal"
         self.cluster, self.namespace, self.pod = cluster, namespace, pod
 
-    def fire(self, client: prometheus_http.PrometheusClient) -> str | None:
+    def fire(self, client: PrometheusClient) -> str | None:
         if self.method == "http":
-            return prometheus_http.Trigger("http").fire(client)
+            return post_reload(client)
         self.cluster.execute(self.namespace, self.pod, list(kube_manifests.EXEC_RELOAD_COMMAND))
         return None
 
@@ -249,10 +271,10 @@ def _reload_pod(cluster: Cluster, namespace: str, pod: str, port: int, reloader:
     """Wait for the mount, reload, verify. The pod's step with ``ok``, ``error`` and timings."""
     step = {"pod": pod, "mount_seconds": _wait_for_mount(cluster, namespace, pod, data, mount_timeout)}
     prometheus = cluster.prometheus(namespace, pod, port)
-    attempt = prometheus_http.attempt_reload(prometheus, PodTrigger(cluster, namespace, pod, reloader), timeout)
+    attempt = attempt_reload(prometheus, PodTrigger(cluster, namespace, pod, reloader), timeout)
     error = attempt["error"]
     if error is None:
-        differences = prometheus_http.compare_with_text(
+        differences = compare_with_text(
             prometheus, data[kube_manifests.CONFIG_KEY], "the ConfigMap's " + kube_manifests.CONFIG_KEY,
             kube_manifests.CONFIG_DIR)
         if differences:
@@ -343,6 +365,5 @@ def _keep_last_good(cluster: Cluster, namespace: str, name: str, data: dict) -> 
     kept = cluster.config_map_data(namespace, name + LAST_GOOD_SUFFIX)
     if kept is not None and data_digest(kept) == data_digest(data):
         return
-    labels = {kube_manifests.NAME_LABEL: "prometheus", kube_manifests.INSTANCE_LABEL: name,
-              kube_manifests.MANAGED_BY_LABEL: kube_manifests.MANAGED_BY, "app.kubernetes.io/component": "last-good"}
+    labels = dict(kube_manifests.owned_labels(name), **{"app.kubernetes.io/component": "last-good"})
     cluster.put_config_map_data(namespace, name + LAST_GOOD_SUFFIX, data, labels)

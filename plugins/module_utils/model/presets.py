@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import inspect
 
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PresetError
+
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 IN_CLUSTER_TLS = {"ca_file": SERVICE_ACCOUNT_DIR + "/ca.crt"}
 IN_CLUSTER_AUTHORIZATION = {"credentials_file": SERVICE_ACCOUNT_DIR + "/token"}
@@ -24,10 +26,6 @@ APPENDED_OPTIONS = ("relabel_configs", "metric_relabel_configs")
 
 # Characters Go's regexp.QuoteMeta escapes.
 _REGEX_SPECIALS = frozenset("\\.+*?()|[]{}^$")
-
-
-class PresetError(ValueError):
-    """An unknown preset, or options a preset does not take."""
 
 
 def go_quote_meta(text: str) -> str:

@@ -1,7 +1,7 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
 """The prometheus.yml model, as pure functions: validation of a whole configuration or of one scrape
-job the way Prometheus 2.42 loads it, normalization, and redaction of secrets.
+job the way Prometheus 2.42 loads it, and normalization (redaction of secrets is redact.py).
 
 ``normalize_scrape_config`` and ``normalize_config`` return the input unchanged (same keys, same
 order, no defaults added) except that every relabel list becomes its fully explicit form (the rule
@@ -16,24 +16,18 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import re
 
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import (
-    DEFAULT_SCRAPE_INTERVAL,
-    RelabelError,
-    is_label_name,
-    parse_duration,
-    parse_rules,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, RelabelError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import parse_duration
+from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import is_label_name, parse_rules
+from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import DEFAULT_SCRAPE_INTERVAL
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import (
+    DEFAULT_SCHEMA_VERSION,
+    check_version,
+    version_at_least,
 )
-
-SUPPORTED_VERSIONS = tuple("2.%d" % minor for minor in range(42, 54))
-DEFAULT_VERSION = "2.42"
-
-REDACTED = "<redacted>"
-# Fields whose value is a secret wherever they appear; ``*_file`` fields are paths, not secrets.
-SECRET_FIELDS = ("password", "credentials", "bearer_token", "client_secret", "secret_key", "proxy_connect_header")
-# Header names (remote_write/remote_read ``headers``) whose value is a secret.
-_SECRET_HEADER = re.compile(r"(?i)authorization|token|secret|password|api[-_]?key|cookie")
 
 KUBERNETES_ROLES = ("node", "service", "pod", "endpoints", "endpointslice", "ingress")
 # The selector roles each discovery role accepts (Prometheus' kubernetes SDConfig.UnmarshalYAML).
@@ -72,35 +66,6 @@ _SD_FILE = re.compile(r"^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$")
 _SIZE = re.compile(r"^(?:0|(?:[0-9]+(?:\.[0-9]+)?(?:[KMGTPE]i?B|B))+)$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+[^\s]*$")
 _RELABEL_LISTS = ("relabel_configs", "metric_relabel_configs", "write_relabel_configs", "alert_relabel_configs")
-
-
-class ConfigError(ValueError):
-    """A configuration Prometheus would refuse (or this model refuses on purpose); the message
-    names where (job, rule index, field) and what would be right."""
-
-
-# ---------------------------------------------------------------- versions
-
-
-def version_tuple(version: str) -> tuple:
-    """``"2.43"`` (or ``"2.43.1"``) as ``(2, 43)``; ConfigError if it is not a version."""
-    parts = str(version).split(".")
-    if len(parts) < 2 or not all(part.isdigit() for part in parts):
-        raise ConfigError("version %r is not a Prometheus version like %s" % (version, DEFAULT_VERSION))
-    return int(parts[0]), int(parts[1])
-
-
-def version_at_least(version: str, minimum: str) -> bool:
-    """True when ``version`` is ``minimum`` or newer: ``version_at_least("2.43", "2.42")``."""
-    return version_tuple(version) >= version_tuple(minimum)
-
-
-def _check_version(version: str) -> str:
-    if ".".join(str(n) for n in version_tuple(version)) not in SUPPORTED_VERSIONS:
-        raise ConfigError(
-            "Prometheus version %s is not supported; use one of %s" % (version, ", ".join(SUPPORTED_VERSIONS))
-        )
-    return version
 
 
 # ---------------------------------------------------------------- field schemas
@@ -514,7 +479,7 @@ def _duration_ms(value) -> int:
 
 
 def normalize_scrape_config(
-    job: dict, version: str = DEFAULT_VERSION, global_config: dict | None = None, where: str = ""
+    job: dict, version: str = DEFAULT_SCHEMA_VERSION, global_config: dict | None = None, where: str = ""
 ) -> dict:
     """Validate one scrape config like Prometheus ``version`` and return it normalized: a copy with
     the same fields in the same order, relabel lists in their fully explicit form.
@@ -523,7 +488,7 @@ def normalize_scrape_config(
     ``where`` names the job in errors when it has no usable ``job_name`` (e.g. ``scrape_configs[2]``).
     Raises ConfigError.
     """
-    _check_version(version)
+    check_version(version)
     global_config = global_config or {}
     if not isinstance(job, dict):
         raise _fail(where or "scrape config", "must be a mapping with job_name and the job's fields, got %r" % (job,))
@@ -700,10 +665,10 @@ TOP_LEVEL_SCHEMA = {
 }
 
 
-def normalize_config(config: dict, version: str = DEFAULT_VERSION) -> dict:
+def normalize_config(config: dict, version: str = DEFAULT_SCHEMA_VERSION) -> dict:
     """Validate a whole prometheus.yml (as a dict) like Prometheus ``version`` and return it
     normalized: same sections in the same order, relabel lists fully explicit. Raises ConfigError."""
-    _check_version(version)
+    check_version(version)
     if config is None:
         return {}
     if not isinstance(config, dict):
@@ -732,39 +697,6 @@ def normalize_config(config: dict, version: str = DEFAULT_VERSION) -> dict:
     return out
 
 
-# ---------------------------------------------------------------- redaction
-
-
-def redact(config: dict) -> dict:
-    """A deep copy of ``config`` with every secret replaced by ``"<redacted>"``: the fields of
-    ``SECRET_FIELDS`` anywhere in the structure, and ``headers`` whose name looks like a credential
-    (Authorization, X-Api-Key, ...). Paths (``*_file``) and empty values are kept."""
-    return _redact(config)
-
-
-def _redact(value):
-    if isinstance(value, dict):
-        result = {}
-        for name, item in value.items():
-            if name in SECRET_FIELDS and item not in (None, "", {}, []):
-                result[name] = _redact_all(item)
-            elif name == "headers" and isinstance(item, dict):
-                result[name] = {
-                    header: REDACTED if _SECRET_HEADER.search(str(header)) and item_value else item_value
-                    for header, item_value in item.items()
-                }
-            else:
-                result[name] = _redact(item)
-        return result
-    if isinstance(value, list):
-        return [_redact(item) for item in value]
-    return copy.deepcopy(value)
-
-
-def _redact_all(value):
-    """Every leaf of a secret field (a string, or the values of ``proxy_connect_header``)."""
-    if isinstance(value, dict):
-        return {name: _redact_all(item) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_redact_all(item) for item in value]
-    return REDACTED
+def engine(version: str = DEFAULT_SCHEMA_VERSION):
+    """``normalize_config`` for ``version``: the check host/config_files.plan takes as its engine."""
+    return functools.partial(normalize_config, version=version)

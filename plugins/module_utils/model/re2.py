@@ -43,6 +43,8 @@ import functools
 import re
 import unicodedata
 
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import RegexError
+
 MAX_RUNE = 0x10FFFF
 MAX_REPEAT = 1000
 MAX_NESTING = 1000
@@ -83,10 +85,6 @@ _REPEAT = re.compile(r"\{(\d+)(?:(,)(\d*))?\}")
 
 _category_cache: dict[str, list[tuple[int, int]]] = {}
 _orbits: dict[int, tuple[int, ...]] = {}
-
-
-class RegexError(ValueError):
-    """The pattern is not a valid Go regular expression, or this engine cannot match it like Go."""
 
 
 class GoRegex:

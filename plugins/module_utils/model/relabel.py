@@ -1,7 +1,6 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Prometheus 2.42 relabeling, as pure functions: rule parsing and validation, ``relabel``, and
-the target pipeline of a scrape job (``target_labels``).
+"""Prometheus 2.42 relabeling, as pure functions: rule parsing and validation, and ``relabel``.
 
 Checked differentially against ``promtool check service-discovery`` of Debian's Prometheus 2.42.0
 (tests/integration/test_relabel_promtool.py). Regexes are Go (RE2) regexes, see ``re2.py`` for
@@ -12,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ansible_collections.promfleet.federation.plugins.module_utils.re2 import GoRegex, RegexError, compile_go
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import RegexError, RelabelError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.re2 import GoRegex, compile_go
 
 ACTIONS = (
     "replace",
@@ -33,22 +33,8 @@ DEFAULT_REGEX = "(.*)"
 DEFAULT_REPLACEMENT = "$1"
 MAX_MODULUS = 2**64 - 1
 
-# Global defaults of Prometheus 2.42 for the target pipeline.
-DEFAULT_SCRAPE_INTERVAL = "1m"
-DEFAULT_SCRAPE_TIMEOUT = "10s"
-DEFAULT_METRICS_PATH = "/metrics"
-DEFAULT_SCHEME = "http"
-
 _DEFAULT_REGEX = compile_go(DEFAULT_REGEX)
 _NAME_HINT = "letters, digits and _, not starting with a digit"
-
-
-class RelabelError(ValueError):
-    """A relabel rule Prometheus would refuse; the message names the rule, the field and the fix."""
-
-
-class TargetError(ValueError):
-    """A target Prometheus would refuse after relabeling (e.g. ``no address``)."""
 
 
 class RelabelRule:
@@ -298,7 +284,8 @@ def hashmod(value: str, modulus: int) -> int:
     return int.from_bytes(digest[8:16], "big") % modulus
 
 
-def _set(labels: dict, name: str, value: str) -> None:
+def set_label(labels: dict, name: str, value: str) -> None:
+    """Set label ``name``; an empty value removes it, as in Prometheus."""
     if value:
         labels[name] = value
     else:
@@ -322,20 +309,20 @@ def _apply(rule: RelabelRule, labels: dict) -> bool:
         if match is not None:
             target = rule.regex.expand(rule.target_label, match)
             if is_label_name(target):
-                _set(labels, target, rule.regex.expand(rule.replacement, match))
+                set_label(labels, target, rule.regex.expand(rule.replacement, match))
     elif action == "lowercase":
-        _set(labels, rule.target_label, go_lower(value))
+        set_label(labels, rule.target_label, go_lower(value))
     elif action == "uppercase":
-        _set(labels, rule.target_label, go_upper(value))
+        set_label(labels, rule.target_label, go_upper(value))
     elif action == "hashmod":
-        _set(labels, rule.target_label, str(hashmod(value, rule.modulus)))
+        set_label(labels, rule.target_label, str(hashmod(value, rule.modulus)))
     elif action == "labelmap":
         # Every name of the label set as it was before this rule, in sorted order; names made by
         # the replacement are not checked (Prometheus 2.42 does not either).
         for name, label_value in sorted(labels.items()):
             match = rule.regex.fullmatch(name)
             if match is not None:
-                _set(labels, rule.regex.expand(rule.replacement, match), label_value)
+                set_label(labels, rule.regex.expand(rule.replacement, match), label_value)
     elif action == "labeldrop":
         for name in [n for n in labels if rule.regex.fullmatch(n) is not None]:
             del labels[name]
@@ -358,156 +345,3 @@ def relabel(labels: dict, rules: list) -> dict | None:
         if not _apply(rule, current):
             return None
     return current
-
-
-# ---------------------------------------------------------------- the target pipeline
-
-_DURATION_UNITS = (
-    ("y", 365 * 24 * 3600 * 1000),
-    ("w", 7 * 24 * 3600 * 1000),
-    ("d", 24 * 3600 * 1000),
-    ("h", 3600 * 1000),
-    ("m", 60 * 1000),
-    ("s", 1000),
-    ("ms", 1),
-)
-
-
-def parse_duration(text: str) -> int:
-    """Prometheus duration (``1h30m``, ``90s``, ``500ms``, ``0``) in milliseconds; ValueError if bad."""
-    if text == "0":
-        return 0
-    total = 0
-    rest = text
-    for unit, factor in _DURATION_UNITS:
-        digits = 0
-        while digits < len(rest) and "0" <= rest[digits] <= "9":
-            digits += 1
-        after = rest[digits:]
-        is_unit = after.startswith(unit) and not (unit == "m" and after.startswith("ms"))
-        if digits and is_unit:
-            total += int(rest[:digits]) * factor
-            rest = after[len(unit) :]
-    if rest or not text:
-        raise ValueError("not a valid duration string: %r" % text)
-    return total
-
-
-def format_duration(milliseconds: int) -> str:
-    """Prometheus' ``model.Duration.String`` (years and weeks only when they divide evenly)."""
-    if milliseconds == 0:
-        return "0s"
-    out = []
-    rest = milliseconds
-    for unit, factor in _DURATION_UNITS:
-        if unit in ("y", "w") and rest % factor:
-            continue
-        if rest // factor:
-            out.append("%d%s" % (rest // factor, unit))
-            rest -= rest // factor * factor
-    return "".join(out)
-
-
-def _split_host_port(address: str) -> tuple[str, str] | None:
-    """Go's ``net.SplitHostPort``: (host, port), or None where Go returns an error."""
-    colon = address.rfind(":")
-    if colon < 0:
-        return None
-    start, end_bracket = 0, 0
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0 or end + 1 != colon:
-            return None
-        host = address[1:end]
-        start, end_bracket = 1, end + 1
-    else:
-        host = address[:colon]
-        if ":" in host:
-            return None
-    if "[" in address[start:] or "]" in address[end_bracket:]:
-        return None
-    return host, address[colon + 1 :]
-
-
-def _job_setting(job: dict, global_config: dict, name: str, default: str) -> str:
-    value = job.get(name)
-    if value is None:
-        value = global_config.get(name, default)
-    return str(value)
-
-
-def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | None = None) -> dict:
-    """A target's labels as relabeling gets them (promtool's ``discoveredLabels``): the discovered
-    ones (empty values dropped) plus the job's ``job``, ``__scrape_interval__``,
-    ``__scrape_timeout__``, ``__metrics_path__``, ``__scheme__`` where absent, and ``__param_*``."""
-    global_config = global_config or {}
-    interval_ms = parse_duration(_job_setting(job, global_config, "scrape_interval", DEFAULT_SCRAPE_INTERVAL))
-    if job.get("scrape_timeout") is not None:
-        timeout_ms = parse_duration(str(job["scrape_timeout"]))
-    else:
-        timeout_ms = min(
-            parse_duration(str(global_config.get("scrape_timeout", DEFAULT_SCRAPE_TIMEOUT))), interval_ms
-        )
-    labels = {name: value for name, value in discovered.items() if value != ""}
-    for name, value in (
-        ("job", str(job["job_name"])),
-        ("__scrape_interval__", format_duration(interval_ms)),
-        ("__scrape_timeout__", format_duration(timeout_ms)),
-        ("__metrics_path__", str(job.get("metrics_path") or DEFAULT_METRICS_PATH)),
-        ("__scheme__", str(job.get("scheme") or DEFAULT_SCHEME)),
-    ):
-        if not labels.get(name):
-            _set(labels, name, value)
-    # Scrape parameters override discovered __param_* labels.
-    for name, values in (job.get("params") or {}).items():
-        if values:
-            _set(labels, "__param_" + name, values[0])
-    return labels
-
-
-def target_labels(discovered: dict, job: dict, global_config: dict | None = None) -> dict | None:
-    """The labels of one discovered target after Prometheus 2.42's target pipeline, as
-    ``promtool check service-discovery`` prints them; None if relabeling drops the target.
-
-    ``job`` is a scrape config (``job_name``, ``scrape_interval``, ``scrape_timeout``,
-    ``metrics_path``, ``scheme``, ``params``, ``relabel_configs``); ``global_config`` gives the
-    global ``scrape_interval``/``scrape_timeout``. Raises ``RelabelError`` for invalid rules and
-    ``TargetError`` where Prometheus refuses the target (no address, bad scheme, ...).
-    """
-    job_name = str(job["job_name"])
-    rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name)
-    labels = labels_before_relabeling(discovered, job, global_config)
-
-    result = relabel(labels, rules)
-    if result is None:
-        return None
-    address = result.get("__address__", "")
-    if not address:
-        raise TargetError("no address")
-    scheme = result.get("__scheme__", "")
-    if _split_host_port(address) is None and _split_host_port(address + ":1234") is not None:
-        if scheme in ("http", ""):
-            address += ":80"
-        elif scheme == "https":
-            address += ":443"
-        else:
-            raise TargetError("invalid scheme: %r" % scheme)
-        result["__address__"] = address
-    if "/" in address:
-        raise TargetError("%r is not a valid hostname" % address)
-    checked = {}
-    for name in ("__scrape_interval__", "__scrape_timeout__"):
-        what = "interval" if name == "__scrape_interval__" else "timeout"
-        try:
-            checked[name] = parse_duration(result.get(name, ""))
-        except ValueError as exc:
-            raise TargetError("error parsing scrape %s: %s" % (what, exc)) from None
-        if checked[name] == 0:
-            raise TargetError("scrape %s cannot be 0" % what)
-    if checked["__scrape_timeout__"] > checked["__scrape_interval__"]:
-        raise TargetError("scrape timeout cannot be greater than scrape interval")
-    for name in [n for n in result if n.startswith("__meta_")]:
-        del result[name]
-    if not result.get("instance"):
-        result["instance"] = address
-    return result

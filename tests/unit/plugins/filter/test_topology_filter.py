@@ -19,7 +19,10 @@ from ansible_collections.promfleet.federation.plugins.filter.topology import (
     same_machine,
     topology,
 )
-from ansible_collections.promfleet.federation.plugins.module_utils.topology import instance_name, kubernetes_name
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topology import (
+    instance_name,
+    kubernetes_name,
+)
 
 
 def load_hostvars(path, inventory_yaml: str) -> HostVars:
@@ -92,6 +95,7 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "url": "http://10.0.2.1:9191",
         "machine": "10.0.2.1",
         "external_labels": {"datacenter": "us-east", "replica": "us1"},
+        "verify": {"max_age": 0.0, "wait": 5},
     }
 
 

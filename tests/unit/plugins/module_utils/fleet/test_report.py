@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.federation_report import (
-    ReportError,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ReportError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.report import (
     evaluate,
     federation_ages,
     federation_failures,

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.topology import (
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import TopologyError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.federation import (
+    federation_match_findings,
+    federation_scrape_configs,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topology import (
     DEFAULT_DATACENTERS_GROUP,
     DEFAULT_GLOBAL_GROUP,
     DEFAULT_LISTEN_ADDRESS,
     DEFAULT_PORT,
-    TopologyError,
     build_topology,
-    federation_match_findings,
-    federation_scrape_configs,
     hosts_on_machine,
     instance_name,
     kubernetes_name,
@@ -73,6 +75,7 @@ US1 = {
     "url": "http://10.1.0.1:9090",
     "machine": "10.1.0.1",
     "external_labels": {"datacenter": "us-east", "replica": "us1"},
+    "verify": {"max_age": 0.0, "wait": 5},
 }
 US2 = {
     "name": "us2",
@@ -90,6 +93,7 @@ US2 = {
     "url": "http://10.1.0.2:9191",
     "machine": "10.1.0.2",
     "external_labels": {"env": "prod", "datacenter": "us-east", "replica": "us2"},
+    "verify": {"max_age": 0.0, "wait": 5},
 }
 EU1 = {
     "name": "eu1",
@@ -107,6 +111,7 @@ EU1 = {
     "url": "http://eu1.example.net:9090",
     "machine": "eu1.example.net",
     "external_labels": {"datacenter": "eu-west", "replica": "eu1"},
+    "verify": {"max_age": 0.0, "wait": 5},
 }
 G1 = {
     "name": "g1",
@@ -124,6 +129,8 @@ G1 = {
     "url": "http://10.9.0.1:9090",
     "machine": "10.9.0.1",
     "external_labels": {"replica": "g1"},
+    # two federation intervals (30 s by default) fresh, waited for up to three plus 10 s
+    "verify": {"max_age": 60.0, "wait": 100},
 }
 
 

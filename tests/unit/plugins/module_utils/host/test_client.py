@@ -7,11 +7,8 @@ import math
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils import prometheus_http
-from ansible_collections.promfleet.federation.plugins.module_utils.prometheus_http import (
-    PrometheusError,
-    Trigger,
-    config_differences,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PrometheusError
+from ansible_collections.promfleet.federation.plugins.module_utils.host.client import (
     metric_value,
     parse_api_response,
     parse_labels,
@@ -20,6 +17,9 @@ from ansible_collections.promfleet.federation.plugins.module_utils.prometheus_ht
     reload_state,
     reload_verified,
 )
+from ansible_collections.promfleet.federation.plugins.module_utils.host.info import gather_info
+from ansible_collections.promfleet.federation.plugins.module_utils.host.reload import Trigger
+from ansible_collections.promfleet.federation.plugins.module_utils.model.compare import config_differences
 
 RELOAD_TS = "prometheus_config_last_reload_success_timestamp_seconds"
 
@@ -217,6 +217,6 @@ def test_gather_info_redacts_the_config():
         def status_config(self):
             return {"scrape_configs": [{"job_name": "a", "basic_auth": {"username": "u", "password": "<secret>"}}]}
 
-    info = prometheus_http.gather_info(Client(), ["config"], [])
+    info = gather_info(Client(), ["config"], [])
     job = {"job_name": "a", "basic_auth": {"username": "u", "password": "<redacted>"}}
     assert info == {"config": {"scrape_configs": [job]}}

@@ -1,4 +1,4 @@
-"""Specification of writing prometheus.yml and its rule files (plugins/module_utils/config_file.py).
+"""Specification of writing prometheus.yml and its rule files (plugins/module_utils/host/config_files.py).
 
 Everything runs in pytest's tmp dirs. promtool is either absent (``None``) or a stand-in script
 that records what it was asked to check; the real promtool is exercised by
@@ -14,22 +14,31 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.promfleet.federation.plugins.module_utils import config_file
-from ansible_collections.promfleet.federation.plugins.module_utils.config_file import (
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import (
+    CheckerError,
+    ConfigError,
     ConfigFileError,
-    FileAttributes,
-    PromtoolError,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.host.checkers import find_binary, promtool_config
+from ansible_collections.promfleet.federation.plugins.module_utils.host.config_files import (
     apply,
     check,
     diff,
-    parse_mode,
     plan,
-    render,
     restore_last_good,
     result,
     validation_copy,
 )
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import ConfigError
+from ansible_collections.promfleet.federation.plugins.module_utils.host.files import (
+    FileAttributes,
+    parse_mode,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import render
+from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import engine
+
+# The check the prometheus_config module passes (the daemon module passes none: its configuration
+# was checked before the run).
+ENGINE = engine("2.42")
 
 CONFIG = {
     "global": {"scrape_interval": "15s", "external_labels": {"datacenter": "eu-west-1"}},
@@ -48,8 +57,9 @@ def with_password(password: str) -> dict:
 
 
 def write(tmp_path, config=None, rule_files=None, promtool=None, **kwargs) -> bool:
-    """Plan and apply; whether something changed."""
-    return apply(plan(str(tmp_path / "prometheus.yml"), config or CONFIG, rule_files, **kwargs), promtool)
+    """Plan and apply as the prometheus_config module does; whether something changed."""
+    planned = plan(str(tmp_path / "prometheus.yml"), config or CONFIG, rule_files, engine=ENGINE, **kwargs)
+    return apply(planned, promtool_config(promtool), ENGINE)
 
 
 def listing(root) -> dict:
@@ -222,7 +232,7 @@ def test_an_invalid_installed_config_does_not_become_last_good(tmp_path):
 def test_an_installed_config_promtool_refuses_does_not_become_last_good(tmp_path, fake_promtool):
     write(tmp_path)
     (fake_promtool / "fail").touch()
-    with pytest.raises(PromtoolError):
+    with pytest.raises(CheckerError):
         write(tmp_path, config=with_password("p"), promtool=str(fake_promtool / "promtool"))
     assert not (tmp_path / "prometheus.yml.last-good").exists()
 
@@ -408,14 +418,14 @@ def test_check_mode_reports_the_change_and_writes_nothing(tmp_path, fake_promtoo
     write(tmp_path, rule_files={"a.yml": RULES, "b.yml": RULES})
     before = listing(tmp_path)
     planned = plan(str(tmp_path / "prometheus.yml"), with_password("p"), {"a.yml": RULES, "c.yml": RULES})
-    check(planned, str(fake_promtool / "promtool"))
+    check(planned, promtool_config(str(fake_promtool / "promtool")))
     assert planned.changed is True
     assert listing(tmp_path) == before
 
 
 def test_check_mode_on_a_missing_rules_dir_does_not_create_it(tmp_path, fake_promtool):
     planned = plan(str(tmp_path / "prometheus.yml"), CONFIG, {"a.yml": RULES})
-    check(planned, str(fake_promtool / "promtool"))
+    check(planned, promtool_config(str(fake_promtool / "promtool")))
     assert list(tmp_path.iterdir()) == []
     checked = yaml.safe_load((fake_promtool / "checked.yml").read_text())
     assert len(checked["rule_files"]) == 1 and not checked["rule_files"][0].startswith(str(tmp_path))
@@ -424,8 +434,8 @@ def test_check_mode_on_a_missing_rules_dir_does_not_create_it(tmp_path, fake_pro
 def test_check_mode_fails_like_apply_when_promtool_refuses(tmp_path, fake_promtool):
     (fake_promtool / "fail").touch()
     planned = plan(str(tmp_path / "prometheus.yml"), CONFIG, {"a.yml": RULES})
-    with pytest.raises(PromtoolError, match="bad expression"):
-        check(planned, str(fake_promtool / "promtool"))
+    with pytest.raises(CheckerError, match="bad expression"):
+        check(planned, promtool_config(str(fake_promtool / "promtool")))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -435,7 +445,7 @@ def test_an_engine_error_is_raised_before_anything_is_written(tmp_path):
     bad = {"scrape_configs": [{"job_name": "slow", "scrape_interval": "10s", "scrape_timeout": "30s",
                                "static_configs": [{"targets": ["a:1"]}]}]}
     with pytest.raises(ConfigError, match="slow"):
-        plan(str(tmp_path / "prometheus.yml"), bad, {"a.yml": RULES})
+        plan(str(tmp_path / "prometheus.yml"), bad, {"a.yml": RULES}, engine=ENGINE)
     assert listing(tmp_path) == before
 
 
@@ -460,7 +470,7 @@ def test_promtool_refusal_changes_nothing_and_names_the_final_files(tmp_path, fa
     before = listing(tmp_path)
     (fake_promtool / "fail").touch()
     promtool = str(fake_promtool / "promtool")
-    with pytest.raises(PromtoolError) as caught:
+    with pytest.raises(CheckerError) as caught:
         write(tmp_path, config=with_password("p"), rule_files={"b.yml": RULES}, promtool=promtool)
     assert listing(tmp_path) == before
     assert "FAILED: %s: bad expression in the rules" % (tmp_path / "prometheus.yml") in str(caught.value)
@@ -469,16 +479,16 @@ def test_promtool_refusal_changes_nothing_and_names_the_final_files(tmp_path, fa
 
 def test_promtool_refusal_removes_a_rules_dir_it_created(tmp_path, fake_promtool):
     (fake_promtool / "fail").touch()
-    with pytest.raises(PromtoolError):
+    with pytest.raises(CheckerError):
         write(tmp_path, rule_files={"a.yml": RULES}, promtool=str(fake_promtool / "promtool"))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_validate_with_promtool_always_needs_promtool(tmp_path):
     with pytest.raises(ConfigFileError, match="validate_with_promtool=always but promtool at /nowhere/promtool"):
-        config_file.find_promtool("/nowhere/promtool", "always")
-    assert config_file.find_promtool("/nowhere/promtool", "auto") is None
-    assert config_file.find_promtool(None, "never") is None
+        find_binary("/nowhere/promtool", "always", "promtool", "promtool")
+    assert find_binary("/nowhere/promtool", "auto", "promtool", "promtool") is None
+    assert find_binary(None, "never", "promtool", "promtool") is None
 
 
 def test_a_missing_directory_is_an_error(tmp_path):

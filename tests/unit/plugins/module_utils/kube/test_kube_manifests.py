@@ -6,12 +6,12 @@ import fnmatch
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.kube_manifests import (
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ManifestError
+from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import (
     CONFIG_DIR,
     CONFIG_FILE,
     DEFAULTS,
     EXEC_RELOAD_COMMAND,
-    ManifestError,
     manifests,
     normalize_options,
     pod_template_fingerprint,

@@ -8,7 +8,7 @@ import copy
 import kubernetes_validate
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.kube_manifests import manifests
+from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import manifests
 
 KUBERNETES_VERSION = "1.30"
 CONFIG = "global:\n  scrape_interval: 30s\nrule_files:\n  - /etc/prometheus/*.rules.yml\n"

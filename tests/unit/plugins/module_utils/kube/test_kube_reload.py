@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ansible_collections.promfleet.federation.plugins.module_utils import kube_reload
+from ansible_collections.promfleet.federation.plugins.module_utils.kube import reload as kube_reload
 
 DATA = {"prometheus.yml": "global: {}\n", "node.rules.yml": "groups: []\n"}
 

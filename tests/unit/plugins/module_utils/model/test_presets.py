@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.presets import (
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import PresetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import (
     PRESETS,
-    PresetError,
     go_quote_meta,
     merge_preset,
     preset,
 )
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import normalize_scrape_config
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import target_labels
+from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import (
+    normalize_scrape_config,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import target_labels
 
 CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.promconfig import (
-    DEFAULT_VERSION,
-    SECRET_FIELDS,
-    SUPPORTED_VERSIONS,
-    ConfigError,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import (
     normalize_config,
     normalize_scrape_config,
-    redact,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.redact import SECRET_FIELDS, redact
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import (
+    DEFAULT_SCHEMA_VERSION,
+    SUPPORTED_SCHEMA_VERSIONS,
     version_at_least,
 )
 
@@ -265,7 +266,7 @@ def test_scrape_config_files_is_accepted_for_2_43():
 
 def test_unsupported_version():
     assert error_of(normalize_config, {}, "2.41") == (
-        "Prometheus version 2.41 is not supported; use one of %s" % ", ".join(SUPPORTED_VERSIONS))
+        "Prometheus version 2.41 is not supported; use one of %s" % ", ".join(SUPPORTED_SCHEMA_VERSIONS))
 
 
 def test_not_a_version():
@@ -276,7 +277,7 @@ def test_versions_compare_numerically():
     assert version_at_least("2.43", "2.42")
     assert version_at_least("2.100", "2.43")
     assert not version_at_least("2.42", "2.43")
-    assert DEFAULT_VERSION == "2.42"
+    assert DEFAULT_SCHEMA_VERSION == "2.42"
 
 
 def test_duplicate_scrape_protocol():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.re2 import RegexError, compile_go
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import RegexError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.re2 import compile_go
 
 
 def matches(pattern: str, text: str) -> bool:

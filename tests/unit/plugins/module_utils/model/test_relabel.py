@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.relabel import (
-    RelabelError,
-    TargetError,
-    format_duration,
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import RelabelError, TargetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import format_duration
+from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import (
     go_lower,
     go_upper,
     hashmod,
     parse_rule,
     parse_rules,
     relabel,
-    target_labels,
 )
+from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import target_labels
 
 
 def test_defaults():

@@ -1,0 +1,161 @@
+# Copyright: promfleet maintainers
+# Apache License 2.0 (see LICENSE)
+"""The target pipeline of a scrape job, as pure functions: the labels a discovered target has before
+relabeling, and after Prometheus' relabeling and target checks (``target_labels``), as
+``promtool check service-discovery`` prints them; and the simulation of a whole job's targets.
+
+Checked differentially against ``promtool check service-discovery`` of Debian's Prometheus 2.42.0
+(tests/integration/test_relabel_promtool.py, tests/integration/test_scrape_config_promtool.py).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import TargetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import (
+    format_duration,
+    parse_duration,
+)
+from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules, relabel, set_label
+
+# Global defaults of Prometheus 2.42 for the target pipeline.
+DEFAULT_SCRAPE_INTERVAL = "1m"
+DEFAULT_SCRAPE_TIMEOUT = "10s"
+DEFAULT_METRICS_PATH = "/metrics"
+DEFAULT_SCHEME = "http"
+
+
+def _split_host_port(address: str) -> tuple[str, str] | None:
+    """Go's ``net.SplitHostPort``: (host, port), or None where Go returns an error."""
+    colon = address.rfind(":")
+    if colon < 0:
+        return None
+    start, end_bracket = 0, 0
+    if address.startswith("["):
+        end = address.find("]")
+        if end < 0 or end + 1 != colon:
+            return None
+        host = address[1:end]
+        start, end_bracket = 1, end + 1
+    else:
+        host = address[:colon]
+        if ":" in host:
+            return None
+    if "[" in address[start:] or "]" in address[end_bracket:]:
+        return None
+    return host, address[colon + 1 :]
+
+
+def _job_setting(job: dict, global_config: dict, name: str, default: str) -> str:
+    value = job.get(name)
+    if value is None:
+        value = global_config.get(name, default)
+    return str(value)
+
+
+def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | None = None) -> dict:
+    """A target's labels as relabeling gets them (promtool's ``discoveredLabels``): the discovered
+    ones (empty values dropped) plus the job's ``job``, ``__scrape_interval__``,
+    ``__scrape_timeout__``, ``__metrics_path__``, ``__scheme__`` where absent, and ``__param_*``."""
+    global_config = global_config or {}
+    interval_ms = parse_duration(_job_setting(job, global_config, "scrape_interval", DEFAULT_SCRAPE_INTERVAL))
+    if job.get("scrape_timeout") is not None:
+        timeout_ms = parse_duration(str(job["scrape_timeout"]))
+    else:
+        timeout_ms = min(
+            parse_duration(str(global_config.get("scrape_timeout", DEFAULT_SCRAPE_TIMEOUT))), interval_ms
+        )
+    labels = {name: value for name, value in discovered.items() if value != ""}
+    for name, value in (
+        ("job", str(job["job_name"])),
+        ("__scrape_interval__", format_duration(interval_ms)),
+        ("__scrape_timeout__", format_duration(timeout_ms)),
+        ("__metrics_path__", str(job.get("metrics_path") or DEFAULT_METRICS_PATH)),
+        ("__scheme__", str(job.get("scheme") or DEFAULT_SCHEME)),
+    ):
+        if not labels.get(name):
+            set_label(labels, name, value)
+    # Scrape parameters override discovered __param_* labels.
+    for name, values in (job.get("params") or {}).items():
+        if values:
+            set_label(labels, "__param_" + name, values[0])
+    return labels
+
+
+def target_labels(discovered: dict, job: dict, global_config: dict | None = None) -> dict | None:
+    """The labels of one discovered target after Prometheus 2.42's target pipeline, as
+    ``promtool check service-discovery`` prints them; None if relabeling drops the target.
+
+    ``job`` is a scrape config (``job_name``, ``scrape_interval``, ``scrape_timeout``,
+    ``metrics_path``, ``scheme``, ``params``, ``relabel_configs``); ``global_config`` gives the
+    global ``scrape_interval``/``scrape_timeout``. Raises ``RelabelError`` for invalid rules and
+    ``TargetError`` where Prometheus refuses the target (no address, bad scheme, ...).
+    """
+    job_name = str(job["job_name"])
+    rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name)
+    labels = labels_before_relabeling(discovered, job, global_config)
+
+    result = relabel(labels, rules)
+    if result is None:
+        return None
+    address = result.get("__address__", "")
+    if not address:
+        raise TargetError("no address")
+    scheme = result.get("__scheme__", "")
+    if _split_host_port(address) is None and _split_host_port(address + ":1234") is not None:
+        if scheme in ("http", ""):
+            address += ":80"
+        elif scheme == "https":
+            address += ":443"
+        else:
+            raise TargetError("invalid scheme: %r" % scheme)
+        result["__address__"] = address
+    if "/" in address:
+        raise TargetError("%r is not a valid hostname" % address)
+    checked = {}
+    for name in ("__scrape_interval__", "__scrape_timeout__"):
+        what = "interval" if name == "__scrape_interval__" else "timeout"
+        try:
+            checked[name] = parse_duration(result.get(name, ""))
+        except ValueError as exc:
+            raise TargetError("error parsing scrape %s: %s" % (what, exc)) from None
+        if checked[name] == 0:
+            raise TargetError("scrape %s cannot be 0" % what)
+    if checked["__scrape_timeout__"] > checked["__scrape_interval__"]:
+        raise TargetError("scrape timeout cannot be greater than scrape interval")
+    for name in [n for n in result if n.startswith("__meta_")]:
+        del result[name]
+    if not result.get("instance"):
+        result["instance"] = address
+    return result
+
+
+def static_targets(config: dict) -> list:
+    """The label sets of the job's static targets, as Prometheus' static discovery produces them
+    (the group's labels, the target's ``__address__`` winning)."""
+    found = []
+    for group in config.get("static_configs") or []:
+        for address in group.get("targets") or []:
+            labels = dict(group.get("labels") or {})
+            labels["__address__"] = address
+            found.append(labels)
+    return found
+
+
+def simulate_targets(config: dict, discovered_targets: list, global_config: dict | None = None) -> list:
+    """The job's static targets, then ``discovered_targets``, through Prometheus 2.42's target
+    pipeline, as ``promtool check service-discovery`` prints them (``{}`` labels when dropped;
+    empty labels and an ``error`` when Prometheus refuses the target)."""
+    out = []
+    for discovered in static_targets(config) + list(discovered_targets):
+        try:
+            labels = target_labels(discovered, config, global_config)
+        except TargetError as exc:
+            out.append({"discovered_labels": {}, "labels": {}, "error": str(exc)})
+            continue
+        out.append(
+            {
+                "discovered_labels": dict(sorted(labels_before_relabeling(discovered, config, global_config).items())),
+                "labels": {} if labels is None else dict(sorted(labels.items())),
+            }
+        )
+    return out
