@@ -46,8 +46,9 @@ molecule: setup ## molecule scenarios: `default` (the local topology end to end)
 	bash scripts/molecule.sh kubernetes
 	bash scripts/molecule_syntax.sh kind
 
-bench: setup ## figures: converge/federate for 2 and 10 datacenters, reload latency for 1/10/100 jobs (bench/README.md)
+bench: setup ## figures: converge/federate for 2 and 10 datacenters, re-run against ping for 3 and 10, reload latency for 1/10/100 jobs (bench/README.md)
 	python bench/federation.py --datacenters 2 10
+	python bench/rerun.py --datacenters 3 10 --pairs 3
 	python bench/reload.py --jobs 1 10 100
 
 clean: ## remove the virtualenv, collections and scratch files
