@@ -6,6 +6,8 @@
 #   3. the collections of collections/requirements.yml (kubernetes.core, ansible.posix) in collections/ansible_collections,
 #      taken from the `ansible` wheel on PyPI (scripts/install_collections.py)
 #   4. collections/ansible_collections/promfleet/federation -> ../../.. (this checkout)
+#   5. Prometheus 2.53 (trixie) and the newest 3.x (sid) in a cache outside the checkout
+#      (scripts/releases.py: resolved at every run, downloaded once per Debian version)
 # Idempotent and quick to re-run: each step is skipped when already done.
 # Environment: PYTHON (base interpreter for the venv, default python3), ANSIBLE_COLLECTIONS_SOURCE
 # (default ansible==12.3.0), SETUP_SKIP_APT=1 to leave the Debian packages alone.
@@ -128,6 +130,9 @@ if [[ $(readlink "$LINK" 2>/dev/null) != "../../.." ]]; then
     log "linked $LINK -> ../../.."
 fi
 [[ -f $LINK/galaxy.yml ]] || die "$LINK does not resolve to this checkout"
+
+# --- 5. Prometheus 2.53 (trixie) and 3.x (sid), unpacked into a cache, never installed ---------------
+python3 scripts/releases.py fetch
 
 # --- versions -----------------------------------------------------------------------------------
 log "ansible-core $("$VENV/bin/python" -c 'from ansible.release import __version__; print(__version__)')"

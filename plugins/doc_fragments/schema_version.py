@@ -12,13 +12,17 @@ options:
   schema_version:
     description:
       - The Prometheus release line (C(major.minor)) whose configuration schema and semantics apply,
-        from C(2.42) to C(2.53); other versions are refused. It is not the release installed on a
-        machine (C(2.42.0)), which names a package or an archive.
+        from C(2.42) to C(2.55) and from C(3.0) to C(3.13); other versions are refused. It is not
+        the release installed on a machine (C(3.13.0)), which names a package or an archive.
       - Fields that version does not know are refused with an error that names the version
-        that introduced them.
-      - Relabeling follows Prometheus 2.x, checked against C(promtool) of Prometheus 2.42.
+        that introduced them (or, for the fields 3.0 removed, the version that removed them).
+      - "Relabeling follows that line: before 3.0 an address without a port gets C(:80) or C(:443);
+        from 3.0 C(.) matches a newline and any non-empty UTF-8 text is a label name; C((?<name>re))
+        is accepted from 2.51 (built with Go 1.22). Checked against C(promtool) of Prometheus 2.42,
+        2.53 and 3.5; the other lines are modelled from upstream's changelogs."
+      - The default is the current long-term support line, 3.13.
     type: str
-    default: "2.42"
+    default: "3.13"
     aliases: [prometheus_version]
 """
 

@@ -50,7 +50,7 @@ options:
   schema_version:
     description: The configuration schema (C(major.minor)) the engine checks against.
     type: str
-    default: "2.42"
+    default: "3.13"
   daemon:
     description:
       - For a server on a host, the description the C(promfleet.federation.daemon) role runs it from
@@ -109,7 +109,7 @@ EXAMPLES = r"""
     deployment: host
     config: "{{ my_prometheus_yml }}"
     rule_files: {aggregates.yml: "{{ my_rules }}"}
-    schema_version: "2.42"
+    schema_version: "3.13"
     daemon: "{{ my_daemon_description }}"
 """
 

@@ -12,8 +12,8 @@ author: promfleet maintainers (!UNKNOWN)
 description:
   - Validates a list of Prometheus C(relabel_configs) as Prometheus does, and applies it to each
     given label set, as Prometheus would to a discovered target or a scraped sample.
-  - Uses the collection's relabel engine, which follows Prometheus 2.x (checked against
-    C(promtool check service-discovery) of Prometheus 2.42). The regex is fully anchored and has
+  - Uses the collection's relabel engine, which follows the O(schema_version) (checked against
+    C(promtool check service-discovery) of Prometheus 2.42, 2.53 and 3.5). The regex is fully anchored and has
     Go's RE2 syntax, missing source labels count as empty, a label set to an empty value is removed.
   - Only the rules run; the target pipeline of a scrape job (the C(job), C(__scheme__),
     C(__metrics_path__) labels added before, C(instance) and the port added after) is

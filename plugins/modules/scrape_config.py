@@ -16,7 +16,7 @@ description:
   - Checks it as the targeted Prometheus version would (unknown or misplaced fields, durations,
     C(scrape_timeout) greater than C(scrape_interval), every relabel rule) and returns it normalized,
     ready to put in prometheus.yml, without the options left unset.
-  - With O(discovered_targets), also runs the target pipeline of Prometheus 2.42 (the labels added
+  - With O(discovered_targets), also runs the target pipeline of the O(schema_version) (the labels added
     before relabeling, O(relabel_configs), the address and C(instance) after it) over the job's
     static targets and the given ones, and returns the same targets as
     C(promtool check service-discovery) prints for the job.

@@ -1,17 +1,20 @@
-"""Run the real ``promtool`` (Debian's Prometheus 2.42) as an oracle for relabeling."""
+"""Run the real ``promtool`` of a Prometheus release (default: the 3.x one) as an oracle."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+import releases
+
+PROMTOOL = releases.promtool()
 
 
-def check_service_discovery(config: dict, job: str, timeout: str = "200ms") -> tuple[int, list | None, str]:
+def check_service_discovery(
+    config: dict, job: str, timeout: str = "200ms", promtool: str = PROMTOOL
+) -> tuple[int, list | None, str]:
     """Write ``config`` (a prometheus.yml as a dict) and run ``promtool check service-discovery``.
 
     Returns (exit code, the parsed JSON list of ``{discoveredLabels, labels[, error]}`` or None,
@@ -21,7 +24,7 @@ def check_service_discovery(config: dict, job: str, timeout: str = "200ms") -> t
         path = Path(tmp) / "prometheus.yml"
         path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         run = subprocess.run(
-            [PROMTOOL, "check", "service-discovery", "--timeout=" + timeout, str(path), job],
+            [promtool, "check", "service-discovery", "--timeout=" + timeout, str(path), job],
             capture_output=True,
             text=True,
             check=False,

@@ -42,7 +42,7 @@ def explain_relabeling(rules: list, label_sets: list, version: str = DEFAULT_SCH
     ``LabelSetError`` for a label set that is not a mapping of strings (``labels[i]`` counts from 0)
     and ``ConfigError`` for an unsupported version.
     """
-    parsed = parse_rules(rules)
+    parsed = parse_rules(rules, version=version)
     # The config model writes each rule as Prometheus accepts it back (and checks the version).
     explicit = normalize_scrape_config({"job_name": "relabel", "relabel_configs": rules}, version)["relabel_configs"]
     results = []
@@ -98,5 +98,5 @@ def explain_scrape_config(params: dict) -> dict:
     )
     result = {"scrape_config": redact(config)}
     if params.get("discovered_targets") is not None:
-        result["targets"] = simulate_targets(config, params["discovered_targets"], global_config)
+        result["targets"] = simulate_targets(config, params["discovered_targets"], global_config, version)
     return result

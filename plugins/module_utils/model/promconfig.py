@@ -1,14 +1,16 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
 """The prometheus.yml model, as pure functions: validation of a whole configuration or of one scrape
-job the way Prometheus 2.42 loads it, and normalization (redaction of secrets is redact.py).
+job the way a given Prometheus release line loads it, and normalization (redaction of secrets is
+redact.py).
 
 ``normalize_scrape_config`` and ``normalize_config`` return the input unchanged (same keys, same
 order, no defaults added) except that every relabel list becomes its fully explicit form (the rule
-dicts of ``relabel.py``). Fields introduced after 2.42 are accepted only when the target version
-has them. Errors are ``ConfigError`` naming where (job, list index, field) and what would be right.
+dicts of ``relabel.py``). Each field carries the line that introduced it and, where 3.0 removed
+it, the line that did: a field the target version does not have is refused naming both versions.
+Errors are ``ConfigError`` naming where (job, list index, field) and what would be right.
 
-Checked against ``promtool check config`` of Debian's Prometheus 2.42.0
+Checked against ``promtool check config`` of Debian's Prometheus 2.42.0, 2.53.3 and 3.5.3
 (tests/integration/test_promconfig_promtool.py), which also lists where the model is stricter.
 """
 
@@ -26,6 +28,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.model.targets
 from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import (
     DEFAULT_SCHEMA_VERSION,
     check_version,
+    semantics,
     version_at_least,
 )
 
@@ -41,6 +44,10 @@ _SELECTOR_ROLES = {
 }
 TLS_VERSIONS = ("TLS10", "TLS11", "TLS12", "TLS13")
 SCRAPE_PROTOCOLS = ("OpenMetricsText0.0.1", "OpenMetricsText1.0.0", "PrometheusProto", "PrometheusText0.0.4")
+# Added by 3.0 (the text format 1.0.0, with UTF-8 names).
+SCRAPE_PROTOCOLS_3 = SCRAPE_PROTOCOLS + ("PrometheusText1.0.0",)
+NAME_VALIDATION_SCHEMES = ("utf8", "legacy")
+NAME_ESCAPING_SCHEMES = ("allow-utf-8", "underscores", "dots", "values")
 # Remote write headers Prometheus refuses to let the configuration change (lower case).
 RESERVED_HEADERS = (
     "host",
@@ -69,8 +76,9 @@ _RELABEL_LISTS = ("relabel_configs", "metric_relabel_configs", "write_relabel_co
 
 
 # ---------------------------------------------------------------- field schemas
-# Each schema maps a field to (checker, version that introduced it or None). A checker is called as
-# checker(value, where, version) with ``where`` naming the field, and raises ConfigError.
+# Each schema maps a field to (checker, version that introduced it or None[, version that removed
+# it]). A checker is called as checker(value, where, version) with ``where`` naming the field, and
+# raises ConfigError.
 
 
 def _fail(where: str, message: str) -> ConfigError:
@@ -105,6 +113,11 @@ def _duration(value, where, version):
         parse_duration(value)
     except ValueError:
         raise _fail(where, "%r is not a duration; use e.g. 30s, 1m or 1h30m (units y w d h m s ms)" % value) from None
+
+
+def _float(value, where, version):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise _fail(where, "must be a number >= 0, got %r" % (value,))
 
 
 def _size(value, where, version):
@@ -152,13 +165,16 @@ def _str_map(value, where, version):
 
 
 def _label_set(value, where, version):
-    """A label set: valid label names, string values."""
+    """A label set: valid label names (any non-empty text in 3.x), string values."""
     if not isinstance(value, dict):
         raise _fail(where, "must be a mapping of label names to values, got %r" % (value,))
+    utf8 = semantics(version).utf8_names
     for name, item in value.items():
-        if not isinstance(name, str) or not is_label_name(name):
+        if not isinstance(name, str) or not is_label_name(name, utf8):
             raise _fail(
-                where, "%r is not a valid label name (letters, digits and _, not starting with a digit)" % (name,)
+                where,
+                "%r is not a valid label name in Prometheus %s (%s)"
+                % (name, version, "not empty" if utf8 else "letters, digits and _, not starting with a digit"),
             )
         if not isinstance(item, str):
             raise _fail(_sub(where, name), "label value must be a string, got %r (quote it)" % (item,))
@@ -202,12 +218,19 @@ def _check_fields(obj, schema: dict, kind: str, where: str, version: str, owner:
             hint = "did you mean %r?" % close[0] if close else "the fields are %s" % ", ".join(schema)
             article = "an" if kind[0] in "aeiou" else "a"
             raise _fail(where, "unknown field %r in %s %s; %s" % (field, article, kind, hint))
-        check, since = schema[field]
+        check, since, *removed = schema[field]
         if since and not version_at_least(version, since):
             raise _fail(
                 where,
                 "%s needs Prometheus %s or newer, but the configuration targets %s; remove it or target %s"
                 % (field, since, version, since),
+            )
+        if removed and version_at_least(version, removed[0][0]):
+            until, instead = removed[0]
+            raise _fail(
+                where,
+                "%s was removed in Prometheus %s and the configuration targets %s; %s"
+                % (field, until, version, instead),
             )
         if value is None:
             continue  # YAML null: Go's zero value, the field is unset
@@ -267,6 +290,9 @@ def _proxy_connect_header(value, where, version):
 
 TLS_SCHEMA = {
     "ca_file": (_str, None),
+    "ca": (_str, "2.43"),
+    "cert": (_str, "2.43"),
+    "key": (_str, "2.43"),
     "cert_file": (_str, None),
     "key_file": (_str, None),
     "server_name": (_str, None),
@@ -299,7 +325,19 @@ HTTP_CLIENT_SCHEMA = {
     "proxy_connect_header": (_proxy_connect_header, "2.43"),
     "follow_redirects": (_bool, None),
     "enable_http2": (_bool, None),
+    "http_headers": (lambda v, w, ver: _http_headers(v, w, ver), "2.55"),
 }
+
+
+def _http_headers(value, where, version):
+    if not isinstance(value, dict):
+        raise _fail(where, "must be a mapping of header names to {values, secrets, files}, got %r" % (value,))
+    for name, spec in value.items():
+        _check_fields(spec, HTTP_HEADER_SCHEMA, "http header", _sub(where, name), version)
+
+
+HTTP_HEADER_SCHEMA = {"values": (_list_of(_str), None), "secrets": (_list_of(_str), None),
+                      "files": (_list_of(_str), None)}
 
 
 def _check_http_client(obj: dict, where: str) -> None:
@@ -401,11 +439,39 @@ KUBERNETES_SD_SCHEMA = dict(
 )
 
 
+DNS_SD_SCHEMA = {
+    "names": (_list_of(_nonempty_str, non_empty=True), None),
+    "type": (_one_of("SRV", "A", "AAAA", "MX", "NS"), None),
+    "port": (_uint, None),
+    "refresh_interval": (_duration, None),
+}
+
+
+def _dns_sd_config(value, where, version, owner="scrape job"):
+    _check_fields(value, DNS_SD_SCHEMA, "dns_sd_config", where, version, owner)
+    if not value.get("names"):
+        raise _fail(where, "names must list at least one DNS name")
+    if value.get("type", "SRV") in ("A", "AAAA", "MX", "NS") and not value.get("port"):
+        raise _fail(where, "a port is required for type %s records (SRV records carry their own)" % value["type"])
+
+
+HTTP_SD_SCHEMA = dict({"url": (_http_url, None), "refresh_interval": (_duration, None)}, **HTTP_CLIENT_SCHEMA)
+
+
+def _http_sd_config(value, where, version, owner="scrape job"):
+    _check_fields(value, HTTP_SD_SCHEMA, "http_sd_config", where, version, owner)
+    if not value.get("url"):
+        raise _fail(where, "url is required: the HTTP endpoint that lists the targets as JSON")
+    _check_http_client(value, where)
+
+
 def _sd_schema(owner: str) -> dict:
     return {
         "static_configs": (_sd_list(_static_config, owner), None),
         "file_sd_configs": (_sd_list(_file_sd_config, owner), None),
         "kubernetes_sd_configs": (_sd_list(_kubernetes_sd_config, owner), None),
+        "dns_sd_configs": (_sd_list(_dns_sd_config, owner), None),
+        "http_sd_configs": (_sd_list(_http_sd_config, owner), None),
     }
 
 
@@ -416,10 +482,38 @@ def _relabel(value, where, version):
     """Validated by ``_normalize_relabel`` (kept in the schema so the field is known)."""
 
 
+def _protocols(version):
+    return SCRAPE_PROTOCOLS_3 if version_at_least(version, "3.0") else SCRAPE_PROTOCOLS
+
+
 def _scrape_protocols(value, where, version):
-    _list_of(_one_of(*SCRAPE_PROTOCOLS), non_empty=True)(value, where, version)
+    _list_of(_one_of(*_protocols(version)), non_empty=True)(value, where, version)
     if len(set(value)) != len(value):
         raise _fail(where, "lists a protocol twice; list each protocol once")
+
+
+def _scrape_protocol(value, where, version):
+    _one_of(*_protocols(version))(value, where, version)
+
+
+_CLASSIC_HISTOGRAMS_RENAMED = ("3.0", "use always_scrape_classic_histograms")
+
+# Scrape job fields that 3.x also takes in the global section (global defaults of every job).
+SCRAPE_DEFAULTS_SCHEMA = {
+    "scrape_protocols": (_scrape_protocols, "2.49"),
+    "body_size_limit": (_size, "2.45"),
+    "sample_limit": (_uint, "2.45"),
+    "target_limit": (_uint, "2.45"),
+    "label_limit": (_uint, "2.45"),
+    "label_name_length_limit": (_uint, "2.45"),
+    "label_value_length_limit": (_uint, "2.45"),
+    "keep_dropped_targets": (_uint, "2.47"),
+    "metric_name_validation_scheme": (_one_of(*NAME_VALIDATION_SCHEMES), "3.0"),
+    "metric_name_escaping_scheme": (_one_of(*NAME_ESCAPING_SCHEMES), "3.4"),
+    "scrape_failure_log_file": (_str, "2.55"),
+    "always_scrape_classic_histograms": (_bool, "3.0"),
+    "convert_classic_histograms_to_nhcb": (_bool, "3.0"),
+}
 
 
 SCRAPE_SCHEMA = dict(
@@ -442,7 +536,15 @@ SCRAPE_SCHEMA = dict(
         "label_name_length_limit": (_uint, None),
         "label_value_length_limit": (_uint, None),
         "native_histogram_bucket_limit": (_uint, "2.45"),
+        "native_histogram_min_bucket_factor": (_float, "2.50"),
         "keep_dropped_targets": (_uint, "2.47"),
+        "scrape_classic_histograms": (_bool, "2.45", _CLASSIC_HISTOGRAMS_RENAMED),
+        "always_scrape_classic_histograms": (_bool, "3.0"),
+        "convert_classic_histograms_to_nhcb": (_bool, "3.0"),
+        "fallback_scrape_protocol": (_scrape_protocol, "3.0"),
+        "metric_name_validation_scheme": (_one_of(*NAME_VALIDATION_SCHEMES), "3.0"),
+        "metric_name_escaping_scheme": (_one_of(*NAME_ESCAPING_SCHEMES), "3.4"),
+        "scrape_failure_log_file": (_str, "2.55"),
         "relabel_configs": (_relabel, None),
         "metric_relabel_configs": (_relabel, None),
     },
@@ -451,13 +553,13 @@ SCRAPE_SCHEMA = dict(
 )
 
 
-def _normalize_relabel(obj: dict, out: dict, fields, where: str) -> None:
+def _normalize_relabel(obj: dict, out: dict, fields, where: str, version: str) -> None:
     """Replace each relabel list of ``obj`` in ``out`` by its fully explicit rule dicts."""
     for field in fields:
         if obj.get(field) is None:
             continue
         try:
-            rules = parse_rules(obj[field], "%s, %s" % (where, field))
+            rules = parse_rules(obj[field], "%s, %s" % (where, field), version)
         except RelabelError as exc:
             raise ConfigError(str(exc)) from None
         out[field] = [_rule_dict(rule) for rule in rules]
@@ -517,7 +619,7 @@ def normalize_scrape_config(
         )
 
     out = copy.deepcopy(job)
-    _normalize_relabel(job, out, ("relabel_configs", "metric_relabel_configs"), prefix)
+    _normalize_relabel(job, out, ("relabel_configs", "metric_relabel_configs"), prefix, version)
     return out
 
 
@@ -535,13 +637,17 @@ def _global(value, where, version):
         )
 
 
-GLOBAL_SCHEMA = {
-    "scrape_interval": (_duration, None),
-    "scrape_timeout": (_duration, None),
-    "evaluation_interval": (_duration, None),
-    "external_labels": (_label_set, None),
-    "query_log_file": (_str, None),
-}
+GLOBAL_SCHEMA = dict(
+    {
+        "scrape_interval": (_duration, None),
+        "scrape_timeout": (_duration, None),
+        "evaluation_interval": (_duration, None),
+        "rule_query_offset": (_duration, "2.53"),
+        "external_labels": (_label_set, None),
+        "query_log_file": (_str, None),
+    },
+    **SCRAPE_DEFAULTS_SCHEMA,
+)
 
 QUEUE_SCHEMA = {
     "capacity": (_uint, None),
@@ -582,16 +688,24 @@ REMOTE_WRITE_SCHEMA = dict(
         "write_relabel_configs": (_relabel, None),
         "send_exemplars": (_bool, None),
         "send_native_histograms": (_bool, None),
+        "protobuf_message": (_one_of("prometheus.WriteRequest", "io.prometheus.write.v2.Request"), "3.0"),
+        "round_robin_dns": (_bool, "3.0"),
         "sigv4": (lambda v, w, ver: _check_fields(v, SIGV4_SCHEMA, "sigv4", w, ver), None),
         "queue_config": (lambda v, w, ver: _check_fields(v, QUEUE_SCHEMA, "queue_config", w, ver), None),
         "metadata_config": (lambda v, w, ver: _check_fields(v, METADATA_SCHEMA, "metadata_config", w, ver), None),
     },
     **HTTP_CLIENT_SCHEMA,
 )
+def _api_version(value, where, version):
+    _one_of("v1", "v2")(value, where, version)
+    if value == "v1" and version_at_least(version, "3.0"):
+        raise _fail(where, "v1 was removed in Prometheus 3.0 and the configuration targets %s; use v2" % version)
+
+
 ALERTMANAGER_SCHEMA = dict(
     {
         "timeout": (_duration, None),
-        "api_version": (_one_of("v1", "v2"), None),
+        "api_version": (_api_version, None),
         "path_prefix": (_str, None),
         "scheme": (_one_of("http", "https"), None),
         "relabel_configs": (_relabel, None),
@@ -630,7 +744,7 @@ def _normalize_remote_write(value, version: str) -> list:
         if item.get("sigv4") and any(item.get(f) for f in ("basic_auth", "authorization", "oauth2")):
             raise _fail(where, "sigv4 and the other ways to authenticate are exclusive; use only one")
         out = copy.deepcopy(item)
-        _normalize_relabel(item, out, ("write_relabel_configs",), where)
+        _normalize_relabel(item, out, ("write_relabel_configs",), where, version)
         result.append(out)
     return result
 
@@ -638,18 +752,67 @@ def _normalize_remote_write(value, version: str) -> list:
 def _normalize_alerting(value, version: str) -> dict:
     _check_fields(value, ALERTING_SCHEMA, "alerting config", "alerting", version)
     out = copy.deepcopy(value)
-    _normalize_relabel(value, out, ("alert_relabel_configs",), "alerting")
+    _normalize_relabel(value, out, ("alert_relabel_configs",), "alerting", version)
     managers = []
     for index, item in enumerate(value.get("alertmanagers") or []):
         where = "alerting.alertmanagers[%d]" % index
         _check_fields(item, ALERTMANAGER_SCHEMA, "alertmanager config", where, version)
         _check_http_client(item, where)
         manager = copy.deepcopy(item)
-        _normalize_relabel(item, manager, ("relabel_configs",), where)
+        _normalize_relabel(item, manager, ("relabel_configs",), where, version)
         managers.append(manager)
     if value.get("alertmanagers") is not None:
         out["alertmanagers"] = managers
     return out
+
+
+REMOTE_READ_SCHEMA = dict(
+    {
+        "url": (_http_url, None),
+        "name": (_str, None),
+        "remote_timeout": (_duration, None),
+        "headers": (_remote_headers, None),
+        "read_recent": (_bool, None),
+        "required_matchers": (_str_map, None),
+        "filter_external_labels": (_bool, None),
+    },
+    **HTTP_CLIENT_SCHEMA,
+)
+STORAGE_SCHEMA = {
+    "tsdb": (lambda v, w, ver: _check_fields(v, {"out_of_order_time_window": (_duration, None)}, "tsdb config",
+                                              w, ver), None),
+    "exemplars": (lambda v, w, ver: _check_fields(v, {"max_exemplars": (_uint, None)}, "exemplars config", w, ver),
+                  None),
+}
+TRACING_SCHEMA = {
+    "client_type": (_one_of("grpc", "http"), None),
+    "endpoint": (_str, None),
+    "sampling_fraction": (_float, None),
+    "insecure": (_bool, None),
+    "tls_config": (_tls_config, None),
+    "headers": (_str_map, None),
+    "compression": (_one_of("gzip", ""), None),
+    "timeout": (_duration, None),
+}
+OTLP_SCHEMA = {
+    "promote_resource_attributes": (_list_of(_nonempty_str), "2.54"),
+    "translation_strategy": (_one_of("UnderscoreEscapingWithSuffixes", "NoUTF8EscapingWithSuffixes",
+                                     "NoTranslation", "UnderscoreEscapingWithoutSuffixes"), "3.0"),
+    "keep_identifying_resource_attributes": (_bool, "3.1"),
+    "convert_histograms_to_nhcb": (_bool, "3.4"),
+    "promote_all_resource_attributes": (_bool, "3.5"),
+    "ignore_resource_attributes": (_list_of(_nonempty_str), "3.5"),
+}
+
+
+def _remote_read(value, where, version):
+    _list_of(lambda v, w, ver: None)(value, where, version)
+    for index, item in enumerate(value):
+        item_where = _named(where, index, item)
+        _check_fields(item, REMOTE_READ_SCHEMA, "remote_read config", item_where, version)
+        if not item.get("url"):
+            raise _fail(item_where, "url is required (e.g. https://store.example.org/api/v1/read)")
+        _check_http_client(item, item_where)
 
 
 TOP_LEVEL_SCHEMA = {
@@ -661,7 +824,12 @@ TOP_LEVEL_SCHEMA = {
     ),
     "scrape_configs": (_list_of(lambda v, w, ver: None), None),
     "remote_write": (_list_of(lambda v, w, ver: None), None),
+    "remote_read": (_remote_read, None),
     "alerting": (lambda v, w, ver: None, None),
+    "storage": (lambda v, w, ver: _check_fields(v, STORAGE_SCHEMA, "storage config", w, ver), None),
+    "tracing": (lambda v, w, ver: _check_fields(v, TRACING_SCHEMA, "tracing config", w, ver), None),
+    "otlp": (lambda v, w, ver: _check_fields(v, OTLP_SCHEMA, "otlp config", w, ver), "2.54"),
+    "runtime": (lambda v, w, ver: _check_fields(v, {"gogc": (_uint, None)}, "runtime config", w, ver), "2.53"),
 }
 
 

@@ -1,10 +1,18 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Go regular expressions (RE2 syntax, as Prometheus 2.42 compiles them) on top of Python's ``re``.
+"""Go regular expressions (RE2 syntax, as Prometheus compiles them) on top of Python's ``re``.
 
 ``compile_go(pattern)`` parses ``pattern`` with the rules of Go 1.19's ``regexp/syntax`` (the Go
 that Debian's Prometheus 2.42 was built with, flags ``syntax.Perl``), rejects what Go rejects, and
-translates the rest into a Python pattern that matches the same strings with the same groups:
+translates the rest into a Python pattern that matches the same strings with the same groups.
+Two keyword options give the dialects of later Prometheus versions:
+
+- ``named_angle=True`` also accepts ``(?<name>re)`` like ``(?P<name>re)``, as Go 1.22 does
+  (Prometheus 2.51 on, including 3.x).
+- ``dot_nl=True`` parses the pattern with the ``s`` flag already set, as Prometheus 3.x compiles a
+  relabel regex as ``^(?s:R)$`` (2.x: ``^(?:R)$``): ``.`` matches ``\\n`` unless ``(?-s)``.
+
+What is translated:
 
 - ``\\d \\w \\s \\b \\B`` are ASCII-only as in Go; ``\\s`` is ``[\\t\\n\\f\\r ]`` (no ``\\v``).
 - ``.`` does not match ``\\n`` unless ``(?s)``; ``^``/``$`` match at the ends of the text only,
@@ -14,26 +22,36 @@ translates the rest into a Python pattern that matches the same strings with the
 - ``(?P<name>re)`` (names of letters, digits and ``_``), ``\\Q...\\E``, ``\\x{10FFFF}``, octal
   escapes, POSIX classes ``[[:alpha:]]`` and ``[[:^alpha:]]``, repeat counts up to 1000
   (nested counted repeats up to 1000 copies in all, as Go checks).
-- ``\\pX``/``\\p{X}``/``\\PX``/``\\p{^X}`` for ``Any`` and the Unicode general categories
-  (``L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs Zl Zp
-  C Cc Cf Co Cs``), built from ``unicodedata``.
+- ``\\pX``/``\\p{X}``/``\\PX``/``\\p{^X}``, also inside brackets, for ``Any``, the Unicode general
+  categories (``L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs
+  Zl Zp C Cc Cf Co Cs``, built from ``unicodedata``) and the Unicode scripts by Go's names
+  (``Greek``, ``Han``, ``Latin``, ``Common``, ``Old_Italic``..., from ``unicode_scripts.py``,
+  generated from Unicode 15.0.0's ``Scripts.txt``). Names are case-sensitive as in Go up to 1.24:
+  ``\\p{greek}`` is refused. With ``(?i)`` the class is closed under case folding, as Go adds
+  ``unicode.FoldCategory``/``FoldScript``.
 
-Rejected as Go rejects them: lookarounds, backreferences, ``(?<name>`` (Go 1.19 knows only
-``(?P<name>``), atomic groups and possessive repeats, ``\\C``, ``\\Z``, unknown escapes, repeat
-counts over 1000, stacked repeats (``a**``), unbalanced parentheses, bad classes and ranges.
+Rejected as Go rejects them: lookarounds, backreferences, ``(?<name>`` unless ``named_angle``
+(Go 1.19 knows only ``(?P<name>``), atomic groups and possessive repeats, ``\\C``, ``\\Z``, unknown
+escapes, unknown Unicode classes, repeat counts over 1000, stacked repeats (``a**``), unbalanced
+parentheses, bad classes and ranges.
 
 Rejected because this engine cannot guarantee Go's result (the message says so):
 
-- Unicode script classes (``\\p{Greek}``, ``\\p{Han}``...): the standard library has no script data.
 - A repetition that can run more than once over a sub-expression that contains a capture group and
   can match the empty string, e.g. ``(a*)*`` or ``(a|)+``: Go and Python fill the group
   differently (Go gives ``aa`` for ``(a*)*`` on ``aa``, Python ``""``). Without the group,
   ``(?:a*)*``, it is accepted.
 
-Known residual difference: Unicode categories and case folding come from the running Python's
-Unicode database (12.1 on Python 3.8, 14.0 on 3.11), Go 1.19 uses Unicode 13.0. Characters whose
-properties differ between these versions (mostly characters assigned after Unicode 13) may be
-classified differently by ``\\p`` classes and ``(?i)``.
+Known residual differences, all about characters assigned in recent Unicode versions:
+
+- Unicode categories and case folding come from the running Python's Unicode database (12.1 on
+  Python 3.8, 14.0 on 3.11); Go 1.19 (Prometheus 2.42) uses Unicode 13.0, Go 1.21 and later
+  (Prometheus 2.53, 3.x) 15.0. Characters whose properties differ between these versions may be
+  classified differently by ``\\p`` classes and ``(?i)``.
+- Scripts are those of Unicode 15.0: for Prometheus 2.42 (Unicode 13.0) characters assigned since
+  13.0 are in their script here, and the scripts new in 14.0/15.0 (``Cypro_Minoan``,
+  ``Old_Uyghur``, ``Tangsa``, ``Toto``, ``Vithkuqi``, ``Kawi``, ``Nag_Mundari``) are accepted
+  here although Go 1.19 refuses them.
 """
 
 from __future__ import annotations
@@ -44,6 +62,10 @@ import re
 import unicodedata
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import RegexError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.unicode_scripts import (
+    script_names,
+    script_ranges,
+)
 
 MAX_RUNE = 0x10FFFF
 MAX_REPEAT = 1000
@@ -98,7 +120,7 @@ class GoRegex:
         self.compiled = re.compile(python_pattern)
 
     def fullmatch(self, text: str):
-        """Match the whole of ``text`` (Prometheus anchors every regex as ``^(?:R)$``)."""
+        """Match the whole of ``text`` (Prometheus anchors every regex as ``^(?:R)$``, 3.x as ``^(?s:R)$``)."""
         return self.compiled.fullmatch(text)
 
     def group_index(self, name: str) -> int:
@@ -159,11 +181,14 @@ def _template_name(template: str, i: int) -> tuple[str | None, int]:
 
 
 @functools.lru_cache(maxsize=4096)  # relabel rules reuse few patterns over many targets
-def compile_go(pattern: str) -> GoRegex:
+def compile_go(pattern: str, *, named_angle: bool = False, dot_nl: bool = False) -> GoRegex:
     """Compile a Go (RE2) regular expression; raise ``RegexError`` naming the construct if Go
-    rejects it or this engine cannot match it exactly like Go."""
-    parser = _Parser(pattern)
-    node = parser.parse()
+    rejects it or this engine cannot match it exactly like Go.
+
+    ``named_angle``: accept ``(?<name>re)`` as Go 1.22 does (Prometheus 2.51 on).
+    ``dot_nl``: start with the ``s`` flag set, as Prometheus 3.x's ``^(?s:R)$`` wrapper does."""
+    parser = _Parser(pattern, named_angle=named_angle)
+    node = parser.parse(_DOTNL if dot_nl else 0)
     _check_repeats(node, pattern)
     return GoRegex(pattern, _emit(node), parser.ncap, parser.names)
 
@@ -282,8 +307,9 @@ _FLAG_BITS = {"i": _FOLD, "m": _MULTILINE, "s": _DOTNL, "U": _UNGREEDY}
 
 
 class _Parser:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, named_angle: bool = False) -> None:
         self.src = pattern
+        self.named_angle = named_angle
         self.pos = 0
         self.ncap = 0
         self.names: dict[str, int] = {}
@@ -292,8 +318,8 @@ class _Parser:
     def error(self, message: str) -> RegexError:
         return RegexError("invalid regex %r: %s" % (self.src, message))
 
-    def parse(self) -> tuple:
-        node = self.parse_group_body(0)
+    def parse(self, flags: int = 0) -> tuple:
+        node = self.parse_group_body(flags)
         if self.pos < len(self.src):
             raise self.error("unexpected ) at offset %d" % self.pos)
         return node
@@ -385,11 +411,13 @@ class _Parser:
         start = self.pos
         if src.startswith("(?", start):
             rest = src[start + 2 :]
-            if rest.startswith("P<"):
+            # Go 1.22 reads `(?<=` and `(?<!` as bad names too; the lookbehind message below says more.
+            angle = self.named_angle and rest.startswith("<") and not rest.startswith(("<=", "<!"))
+            if rest.startswith("P<") or angle:
                 end = src.find(">", start)
                 if end < 0:
                     raise self.error("invalid named capture `%s`" % src[start:])
-                name = src[start + 4 : end]
+                name = src[start + (3 if angle else 4) : end]
                 if not name or not all(_is_word_char(ch) for ch in name):
                     raise self.error("invalid named capture `%s`" % src[start : end + 1])
                 if name in self.names:
@@ -402,7 +430,11 @@ class _Parser:
             for construct, what in (
                 ("<=", "lookbehind `(?<=` is not supported by Go's regexp (RE2)"),
                 ("<!", "negative lookbehind `(?<!` is not supported by Go's regexp (RE2)"),
-                ("<", "named group `(?<name>` is not supported by Go 1.19 (Prometheus 2.42); use `(?P<name>`"),
+                (
+                    "<",
+                    "named group `(?<name>...)` is accepted from Prometheus 2.51 on (built with Go 1.22), "
+                    "not by older lines; use `(?P<name>...)`",
+                ),
                 ("=", "lookahead `(?=` is not supported by Go's regexp (RE2)"),
                 ("!", "negative lookahead `(?!` is not supported by Go's regexp (RE2)"),
                 (">", "atomic group `(?>` is not supported by Go's regexp (RE2)"),
@@ -501,17 +533,25 @@ class _Parser:
             if name.startswith("^"):
                 negated = not negated
                 name = name[1:]
-            if name != "Any" and name not in _CATEGORY_NAMES:
-                raise self.error(
-                    "Unicode class `%s` is not supported by this engine (only Any and general categories "
-                    "such as L, Lu, Ll, N, Nd, P, S, Z; no scripts); Go may know it, write the ranges "
-                    "explicitly instead" % src[start : self.pos]
-                )
-            ranges = _category(name)
+            ranges = self.unicode_class(name, src[start : self.pos])
             if flags & _FOLD:
                 ranges = _fold(ranges)
             return _negate(ranges) if negated else ranges
         return None
+
+    def unicode_class(self, name: str, escape: str) -> list[tuple[int, int]]:
+        """The ranges of ``\\p{name}``, looked up as Go does: Any, then categories, then scripts."""
+        if name == "Any" or name in _CATEGORY_NAMES:
+            return _category(name)
+        script = script_ranges(name)
+        if script is not None:
+            return list(script)
+        # Go before 1.25 looks names up exactly: point at the spelling it knows.
+        known = ["Any", *sorted(_CATEGORY_NAMES), *script_names()]
+        spelled = [known_name for known_name in known if known_name.lower() == name.lower()]
+        hint = " (names are case-sensitive: `%s`)" % spelled[0] if spelled else ""
+        message = "invalid character class range `%s`: Go knows no Unicode category or script `%s`%s"
+        raise self.error(message % (escape, name, hint))
 
     def parse_escape(self) -> int:
         """A single-character escape at the current position (Go's ``parseEscape``)."""

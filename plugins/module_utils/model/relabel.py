@@ -1,10 +1,12 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
-"""Prometheus 2.42 relabeling, as pure functions: rule parsing and validation, and ``relabel``.
+"""Prometheus relabeling, as pure functions: rule parsing and validation, and ``relabel``, with the
+semantics of the release line the rules are for (``versions.semantics``): in 3.x ``.`` matches a
+newline and any non-empty UTF-8 string is a label name; Go 1.22 builds accept ``(?<name>re)``.
 
-Checked differentially against ``promtool check service-discovery`` of Debian's Prometheus 2.42.0
-(tests/integration/test_relabel_promtool.py). Regexes are Go (RE2) regexes, see ``re2.py`` for
-what is translated and what is refused. Rule numbers in error messages count from 1.
+Checked differentially against ``promtool check service-discovery`` of Debian's Prometheus 2.42.0,
+2.53.3 and 3.5.3 (tests/integration/test_relabel_promtool.py). Regexes are Go (RE2) regexes, see
+``re2.py`` for what is translated and what is refused. Rule numbers in error messages count from 1.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ import hashlib
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import RegexError, RelabelError
 from ansible_collections.promfleet.federation.plugins.module_utils.model.re2 import GoRegex, compile_go
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import (
+    DEFAULT_SCHEMA_VERSION,
+    Semantics,
+    semantics,
+)
 
 ACTIONS = (
     "replace",
@@ -33,8 +40,12 @@ DEFAULT_REGEX = "(.*)"
 DEFAULT_REPLACEMENT = "$1"
 MAX_MODULUS = 2**64 - 1
 
-_DEFAULT_REGEX = compile_go(DEFAULT_REGEX)
 _NAME_HINT = "letters, digits and _, not starting with a digit"
+_UTF8_HINT = "any non-empty text in Prometheus 3"
+
+
+def _name_hint(sem: Semantics) -> str:
+    return _UTF8_HINT if sem.utf8_names else _NAME_HINT + " (before Prometheus 3)"
 
 
 class RelabelRule:
@@ -49,6 +60,8 @@ class RelabelRule:
         "target_label",
         "replacement",
         "action",
+        "utf8_names",
+        "builder_order",
     )
 
     def __init__(
@@ -61,6 +74,8 @@ class RelabelRule:
         target_label: str,
         replacement: str,
         action: str,
+        utf8_names: bool = False,
+        builder_order: bool = False,
     ) -> None:
         self.source_labels = source_labels
         self.separator = separator
@@ -70,6 +85,8 @@ class RelabelRule:
         self.target_label = target_label
         self.replacement = replacement
         self.action = action
+        self.utf8_names = utf8_names
+        self.builder_order = builder_order
 
     def as_dict(self) -> dict:
         """The rule as a relabel config dict with every field explicit (defaults filled in)."""
@@ -84,8 +101,10 @@ class RelabelRule:
         }
 
 
-def is_label_name(name: str) -> bool:
-    """Prometheus 2.x label name: ``[a-zA-Z_][a-zA-Z0-9_]*``."""
+def is_label_name(name: str, utf8: bool = False) -> bool:
+    """A valid label name: ``[a-zA-Z_][a-zA-Z0-9_]*`` in 2.x; with ``utf8`` (3.x), any non-empty text."""
+    if utf8:
+        return bool(name)
     if not name or "0" <= name[0] <= "9":
         return False
     return all(c == "_" or "0" <= c <= "9" or "a" <= c <= "z" or "A" <= c <= "Z" for c in name)
@@ -133,13 +152,14 @@ def _string_field(config: dict, field: str, default: str, fail) -> str:
     return value
 
 
-def parse_rule(config: dict, index: int = 1, where: str = "") -> RelabelRule:
-    """Parse and validate one relabel config as Prometheus 2.42 does (``index`` counts from 1).
+def parse_rule(config: dict, index: int = 1, where: str = "", version: str = DEFAULT_SCHEMA_VERSION) -> RelabelRule:
+    """Parse and validate one relabel config as Prometheus ``version`` does (``index`` counts from 1).
 
     Missing fields take Prometheus' defaults; a YAML null takes Go's zero value (empty string,
     modulus 0, empty regex), as Prometheus' YAML decoding does.
     """
     prefix = "%s: relabel rule %d" % (where, index) if where else "relabel rule %d" % index
+    sem = semantics(version)
 
     def fail(message: str) -> RelabelError:
         return RelabelError("%s: %s" % (prefix, message))
@@ -162,8 +182,8 @@ def parse_rule(config: dict, index: int = 1, where: str = "") -> RelabelRule:
         if not isinstance(source_labels, (list, tuple)):
             raise fail("source_labels must be a list of label names, got %r" % (source_labels,))
         for name in source_labels:
-            if not isinstance(name, str) or not is_label_name(name):
-                raise fail("source_labels: %r is not a valid label name (%s)" % (name, _NAME_HINT))
+            if not isinstance(name, str) or not is_label_name(name, sem.utf8_names):
+                raise fail("source_labels: %r is not a valid label name (%s)" % (name, _name_hint(sem)))
         source_labels = tuple(source_labels)
 
     separator = _string_field(config, "separator", DEFAULT_SEPARATOR, fail)
@@ -177,41 +197,56 @@ def parse_rule(config: dict, index: int = 1, where: str = "") -> RelabelRule:
         raise fail("modulus must be an integer from 1 to 2^64-1, got %r" % (modulus,))
 
     regex_given = "regex" in config
-    if regex_given:
-        regex_text = _string_field(config, "regex", DEFAULT_REGEX, fail)
-        try:
-            regex = compile_go(regex_text)
-        except RegexError as exc:
-            raise fail("regex: %s" % exc) from None
-    else:
-        regex = _DEFAULT_REGEX
+    regex_text = _string_field(config, "regex", DEFAULT_REGEX, fail) if regex_given else DEFAULT_REGEX
+    try:
+        regex = compile_go(regex_text, **sem.regex_options())
+    except RegexError as exc:
+        raise fail("regex: %s" % exc) from None
 
-    _validate(action, source_labels, separator, regex_given, modulus, target_label, replacement, fail)
-    return RelabelRule(source_labels, separator, regex, regex_given, modulus, target_label, replacement, action)
+    _validate(sem, action, source_labels, separator, regex_given, modulus, target_label, replacement, fail)
+    return RelabelRule(
+        source_labels, separator, regex, regex_given, modulus, target_label, replacement, action, sem.utf8_names,
+        sem.builder_order,
+    )
 
 
-def _validate(action, source_labels, separator, regex_given, modulus, target_label, replacement, fail) -> None:
-    """The checks of Prometheus 2.42's ``relabel.Config.Validate``, in its order."""
+def _validate(sem, action, source_labels, separator, regex_given, modulus, target_label, replacement, fail) -> None:
+    """The checks of Prometheus' ``relabel.Config.Validate`` for the line of ``sem``, in its order."""
+    utf8 = sem.utf8_names
     if action == "hashmod" and modulus == 0:
         raise fail("action hashmod needs modulus > 0")
     if action in ("replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal") and not target_label:
         raise fail("action %s needs target_label" % action)
-    if action == "replace":
+    if action == "replace" and not utf8:
         if "$" in target_label and not is_label_template(target_label):
             raise fail(
                 "target_label %r is not a valid label name template (%s, with $1 or ${name} references)"
-                % (target_label, _NAME_HINT)
+                % (target_label, _name_hint(sem))
             )
         if "$" not in target_label and not is_label_name(target_label):
-            raise fail("target_label %r is not a valid label name (%s)" % (target_label, _NAME_HINT))
-    if action in ("lowercase", "uppercase", "keepequal", "dropequal", "hashmod") and not is_label_name(target_label):
-        raise fail("target_label %r is not a valid label name for action %s (%s)" % (target_label, action, _NAME_HINT))
+            raise fail("target_label %r is not a valid label name (%s)" % (target_label, _name_hint(sem)))
+    # Until 2.48 these four were checked with the template pattern, 2.49 to 2.55 with the label
+    # name pattern; 3.x takes any name.
+    template_ok = (
+        action in ("lowercase", "uppercase", "keepequal", "dropequal")
+        and sem.case_target_template
+        and is_label_template(target_label)
+    )
+    if (
+        action in ("lowercase", "uppercase", "keepequal", "dropequal", "hashmod")
+        and not template_ok
+        and not is_label_name(target_label, utf8)
+    ):
+        raise fail(
+            "target_label %r is not a valid label name for action %s in Prometheus %s (%s)"
+            % (target_label, action, sem.version, _name_hint(sem))
+        )
     if action in ("lowercase", "uppercase", "keepequal", "dropequal") and replacement != DEFAULT_REPLACEMENT:
         raise fail("action %s takes no replacement (got %r); remove it" % (action, replacement))
-    if action == "labelmap" and not is_label_template(replacement):
+    if action == "labelmap" and not (is_label_name(replacement, True) if utf8 else is_label_template(replacement)):
         raise fail(
             "replacement %r of action labelmap must be a label name template (%s, with $1 or ${name} references)"
-            % (replacement, _NAME_HINT)
+            % (replacement, _name_hint(sem))
         )
     if action in ("keepequal", "dropequal"):
         # Prometheus compares the regex by identity: even an explicit regex: "(.*)" is refused.
@@ -242,14 +277,14 @@ def _validate(action, source_labels, separator, regex_given, modulus, target_lab
             raise fail("action %s allows only regex; remove %s" % (action, ", ".join(extra)))
 
 
-def parse_rules(configs: list, where: str = "") -> list[RelabelRule]:
-    """Parse and validate a ``relabel_configs`` list; ``where`` prefixes errors, e.g.
-    ``job "node", relabel_configs``."""
+def parse_rules(configs: list, where: str = "", version: str = DEFAULT_SCHEMA_VERSION) -> list[RelabelRule]:
+    """Parse and validate a ``relabel_configs`` list for Prometheus ``version``; ``where`` prefixes
+    errors, e.g. ``job "node", relabel_configs``."""
     if configs is None:
         return []
     if not isinstance(configs, list):
         raise RelabelError("%s: relabel configs must be a list, got %r" % (where or "relabel", configs))
-    return [parse_rule(config, index, where) for index, config in enumerate(configs, 1)]
+    return [parse_rule(config, index, where, version) for index, config in enumerate(configs, 1)]
 
 
 # ---------------------------------------------------------------- applying rules
@@ -292,8 +327,18 @@ def set_label(labels: dict, name: str, value: str) -> None:
         labels.pop(name, None)
 
 
-def _apply(rule: RelabelRule, labels: dict) -> bool:
-    """Apply one rule to ``labels`` in place; False when the rule drops the label set."""
+def _set(labels: dict, base: set, name: str, value: str) -> None:
+    """``set_label`` in the order of Prometheus' ``labels.Builder``: a label of the input that is set
+    or deleted leaves the input's sorted run at the front and, when set, goes behind the rest."""
+    if name in base:
+        base.discard(name)
+        labels.pop(name, None)
+    set_label(labels, name, value)
+
+
+def _apply(rule: RelabelRule, labels: dict, base: set) -> bool:
+    """Apply one rule to ``labels`` in place; False when the rule drops the label set. ``base``: the
+    names of the input not yet set or deleted (their order matters to labelmap from 2.43)."""
     value = rule.separator.join(labels.get(name, "") for name in rule.source_labels or ())
     action = rule.action
     if action == "drop":
@@ -308,40 +353,53 @@ def _apply(rule: RelabelRule, labels: dict) -> bool:
         match = rule.regex.fullmatch(value)
         if match is not None:
             target = rule.regex.expand(rule.target_label, match)
-            if is_label_name(target):
-                set_label(labels, target, rule.regex.expand(rule.replacement, match))
+            if is_label_name(target, rule.utf8_names):
+                _set(labels, base, target, rule.regex.expand(rule.replacement, match))
     elif action == "lowercase":
-        set_label(labels, rule.target_label, go_lower(value))
+        _set(labels, base, rule.target_label, go_lower(value))
     elif action == "uppercase":
-        set_label(labels, rule.target_label, go_upper(value))
+        _set(labels, base, rule.target_label, go_upper(value))
     elif action == "hashmod":
-        set_label(labels, rule.target_label, str(hashmod(value, rule.modulus)))
+        _set(labels, base, rule.target_label, str(hashmod(value, rule.modulus)))
     elif action == "labelmap":
-        # Every name of the label set as it was before this rule, in sorted order; names made by
-        # the replacement are not checked (Prometheus 2.42 does not either).
-        for name, label_value in sorted(labels.items()):
+        # Every label as it was before this rule; names made by the replacement are not checked
+        # (Prometheus does not either). When two names map to one, the last one wins: 2.42 went
+        # in sorted order, later lines in the Builder's order (the input's untouched labels
+        # sorted, then the labels set, in the order they were first set).
+        snapshot = list(labels.items()) if rule.builder_order else sorted(labels.items())
+        for name, label_value in snapshot:
             match = rule.regex.fullmatch(name)
             if match is not None:
-                set_label(labels, rule.regex.expand(rule.replacement, match), label_value)
+                _set(labels, base, rule.regex.expand(rule.replacement, match), label_value)
     elif action == "labeldrop":
         for name in [n for n in labels if rule.regex.fullmatch(n) is not None]:
             del labels[name]
+            base.discard(name)
     elif action == "labelkeep":
         for name in [n for n in labels if rule.regex.fullmatch(n) is None]:
             del labels[name]
+            base.discard(name)
     return True
 
 
-def relabel(labels: dict, rules: list) -> dict | None:
-    """Apply relabel rules (``RelabelRule`` objects or config dicts) in order, like Prometheus.
+def relabel(labels: dict, rules: list, version: str = DEFAULT_SCHEMA_VERSION, built: bool = False) -> dict | None:
+    """Apply relabel rules (``RelabelRule`` objects, or config dicts for Prometheus ``version``) in
+    order, like Prometheus.
 
+    ``built``: the labels were set one by one in the order of ``labels`` (a discovered target, as
+    the scrape manager builds it), rather than given as one sorted label set (a scraped sample).
     Returns the new label set (labels with empty values are absent), or None when it is dropped.
     ``labels`` itself is not changed.
     """
-    current = {name: value for name, value in labels.items() if value != ""}
+    if built:
+        current = {name: value for name, value in labels.items() if value != ""}
+        base: set = set()
+    else:
+        current = {name: value for name, value in sorted(labels.items()) if value != ""}
+        base = set(current)
     for index, rule in enumerate(rules, 1):
         if not isinstance(rule, RelabelRule):
-            rule = parse_rule(rule, index)
-        if not _apply(rule, current):
+            rule = parse_rule(rule, index, version=version)
+        if not _apply(rule, current, base):
             return None
     return current

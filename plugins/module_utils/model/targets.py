@@ -4,8 +4,11 @@
 relabeling, and after Prometheus' relabeling and target checks (``target_labels``), as
 ``promtool check service-discovery`` prints them; and the simulation of a whole job's targets.
 
-Checked differentially against ``promtool check service-discovery`` of Debian's Prometheus 2.42.0
-(tests/integration/test_relabel_promtool.py, tests/integration/test_scrape_config_promtool.py).
+Before 3.0, an address without a port gets ``:80``/``:443`` from the scheme (and an unknown
+scheme fails the target); 3.x keeps the address as it is.
+
+Checked differentially against ``promtool check service-discovery`` of Debian's Prometheus 2.42.0,
+2.53.3 and 3.5.3 (tests/integration/test_relabel_promtool.py, test_scrape_config_promtool.py).
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ from ansible_collections.promfleet.federation.plugins.module_utils.model.duratio
     parse_duration,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules, relabel, set_label
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import (
+    DEFAULT_SCHEMA_VERSION,
+    semantics,
+)
 
-# Global defaults of Prometheus 2.42 for the target pipeline.
+# Global defaults of Prometheus for the target pipeline (the same in 2.42 to 3.x).
 DEFAULT_SCRAPE_INTERVAL = "1m"
 DEFAULT_SCRAPE_TIMEOUT = "10s"
 DEFAULT_METRICS_PATH = "/metrics"
@@ -81,27 +88,35 @@ def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | 
     return labels
 
 
-def target_labels(discovered: dict, job: dict, global_config: dict | None = None) -> dict | None:
-    """The labels of one discovered target after Prometheus 2.42's target pipeline, as
+def target_labels(
+    discovered: dict, job: dict, global_config: dict | None = None, version: str = DEFAULT_SCHEMA_VERSION, rules=None
+) -> dict | None:
+    """The labels of one discovered target after the target pipeline of Prometheus ``version``, as
     ``promtool check service-discovery`` prints them; None if relabeling drops the target.
 
     ``job`` is a scrape config (``job_name``, ``scrape_interval``, ``scrape_timeout``,
     ``metrics_path``, ``scheme``, ``params``, ``relabel_configs``); ``global_config`` gives the
-    global ``scrape_interval``/``scrape_timeout``. Raises ``RelabelError`` for invalid rules and
-    ``TargetError`` where Prometheus refuses the target (no address, bad scheme, ...).
+    global ``scrape_interval``/``scrape_timeout``; ``rules``, the job's parsed relabel rules when
+    the caller has them. Raises ``RelabelError`` for invalid rules and ``TargetError`` where
+    Prometheus refuses the target (no address, bad scheme, ...).
     """
-    job_name = str(job["job_name"])
-    rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name)
+    if rules is None:
+        job_name = str(job["job_name"])
+        rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name, version)
     labels = labels_before_relabeling(discovered, job, global_config)
 
-    result = relabel(labels, rules)
+    result = relabel(labels, rules, version, built=True)
     if result is None:
         return None
     address = result.get("__address__", "")
     if not address:
         raise TargetError("no address")
     scheme = result.get("__scheme__", "")
-    if _split_host_port(address) is None and _split_host_port(address + ":1234") is not None:
+    if (
+        semantics(version).default_port
+        and _split_host_port(address) is None
+        and _split_host_port(address + ":1234") is not None
+    ):
         if scheme in ("http", ""):
             address += ":80"
         elif scheme == "https":
@@ -134,21 +149,26 @@ def static_targets(config: dict) -> list:
     (the group's labels, the target's ``__address__`` winning)."""
     found = []
     for group in config.get("static_configs") or []:
+        group_labels = group.get("labels") or {}
         for address in group.get("targets") or []:
-            labels = dict(group.get("labels") or {})
-            labels["__address__"] = address
+            # The target's own labels first, then the group's (Prometheus' targetsFromGroup).
+            labels = {"__address__": address}
+            labels.update((name, value) for name, value in group_labels.items() if name != "__address__")
             found.append(labels)
     return found
 
 
-def simulate_targets(config: dict, discovered_targets: list, global_config: dict | None = None) -> list:
-    """The job's static targets, then ``discovered_targets``, through Prometheus 2.42's target
-    pipeline, as ``promtool check service-discovery`` prints them (``{}`` labels when dropped;
-    empty labels and an ``error`` when Prometheus refuses the target)."""
+def simulate_targets(
+    config: dict, discovered_targets: list, global_config: dict | None = None, version: str = DEFAULT_SCHEMA_VERSION
+) -> list:
+    """The job's static targets, then ``discovered_targets``, through the target pipeline of
+    Prometheus ``version``, as ``promtool check service-discovery`` prints them (``{}`` labels when
+    dropped; empty labels and an ``error`` when Prometheus refuses the target)."""
+    rules = parse_rules(config.get("relabel_configs") or [], 'job "%s", relabel_configs' % config["job_name"], version)
     out = []
     for discovered in static_targets(config) + list(discovered_targets):
         try:
-            labels = target_labels(discovered, config, global_config)
+            labels = target_labels(discovered, config, global_config, version, rules)
         except TargetError as exc:
             out.append({"discovered_labels": {}, "labels": {}, "error": str(exc)})
             continue

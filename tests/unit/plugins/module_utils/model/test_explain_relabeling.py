@@ -76,6 +76,35 @@ def test_label_value_must_be_a_string():
     assert str(info.value) == "labels[1]: the value of port must be a string, got 9100 (quote it)"
 
 
-def test_unsupported_version_is_refused():
-    with pytest.raises(ConfigError, match=r"^Prometheus version 3\.0 is not supported; use one of 2\.42, "):
-        explain_relabeling([SERVICE_RULE], [], "3.0")
+@pytest.mark.parametrize("version", ["2.41", "3.14"])
+def test_unsupported_version_is_refused(version):
+    with pytest.raises(ConfigError, match=r"^Prometheus version %s is not modelled by the engine; use one of 2\.42, "
+                       % version.replace(".", r"\.")):
+        explain_relabeling([SERVICE_RULE], [], version)
+
+
+def test_3_0_is_a_supported_version():
+    assert explain_relabeling([SERVICE_RULE], [{"__meta_kubernetes_service_name": "cart"}], "3.0")["results"] == [
+        {"labels": {"__meta_kubernetes_service_name": "cart", "service": "cart"}, "dropped": False}
+    ]
+
+
+def test_rules_are_checked_for_the_version_given():
+    utf8_target = {"source_labels": ["a"], "target_label": "app.name"}
+    assert explain_relabeling([utf8_target], [{"a": "x"}], "3.5")["results"] == [
+        {"labels": {"a": "x", "app.name": "x"}, "dropped": False}
+    ]
+    with pytest.raises(RelabelError, match=r"^relabel rule 1: target_label 'app.name' is not a valid label name"):
+        explain_relabeling([utf8_target], [{"a": "x"}], "2.53")
+
+
+def test_label_sets_are_relabeled_with_the_semantics_of_the_version():
+    copy_a = {"source_labels": ["a"], "target_label": "b"}
+    assert explain_relabeling([copy_a], [{"a": "1\n2"}], "2.53")["results"][0]["labels"] == {"a": "1\n2"}
+    assert explain_relabeling([copy_a], [{"a": "1\n2"}], "3.5")["results"][0]["labels"] == {"a": "1\n2", "b": "1\n2"}
+
+
+def test_default_version_relabels_like_3_x():
+    # (?<name>re) needs Go 1.22 (2.51 on) and `.` matches a newline from 3.0 on: 2.42 would refuse the rule
+    rule = {"source_labels": ["a"], "regex": "(?<v>.+)", "target_label": "b", "replacement": "$v"}
+    assert explain_relabeling([rule], [{"a": "1\n2"}])["results"][0]["labels"] == {"a": "1\n2", "b": "1\n2"}

@@ -74,8 +74,20 @@ def test_invalid_rule_names_the_job_and_the_rule():
 
 
 def test_field_newer_than_the_version_is_refused():
-    with pytest.raises(ConfigError, match=r"keep_dropped_targets needs Prometheus 2\.47 or newer"):
-        explain_scrape_config(params(job_name="j", keep_dropped_targets=10))
+    with pytest.raises(ConfigError, match=r"keep_dropped_targets needs Prometheus 2\.47 or newer, .* targets 2\.42"):
+        explain_scrape_config(params(job_name="j", keep_dropped_targets=10, schema_version="2.42"))
+
+
+def test_utf8_static_label_name_is_accepted_by_the_default_version():
+    static = [{"targets": ["h:1"], "labels": {"app.name": "shop"}}]
+    result = explain_scrape_config(params(job_name="j", static_configs=static))
+    assert result["scrape_config"] == {"job_name": "j", "static_configs": static}
+
+
+def test_utf8_static_label_name_is_refused_for_2_x():
+    static = [{"targets": ["h:1"], "labels": {"app.name": "shop"}}]
+    with pytest.raises(ConfigError, match=r"'app\.name' is not a valid label name in Prometheus 2\.55"):
+        explain_scrape_config(params(job_name="j", static_configs=static, schema_version="2.55"))
 
 
 def test_field_of_the_version_is_accepted():
@@ -146,6 +158,17 @@ def test_a_dropped_target_has_empty_labels():
 def test_a_refused_target_has_empty_labels_and_the_error():
     result = explain_scrape_config(params(job_name="j", discovered_targets=[{"a": "x"}]))
     assert result["targets"] == [{"discovered_labels": {}, "labels": {}, "error": "no address"}]
+
+
+def test_a_target_without_port_keeps_its_address_by_default():
+    result = explain_scrape_config(params(job_name="j", discovered_targets=[{"__address__": "h"}]))
+    assert result["targets"][0]["labels"] == dict(JOB_DEFAULTS, __address__="h", instance="h", job="j")
+
+
+def test_a_target_without_port_gets_the_default_port_in_2_x():
+    result = explain_scrape_config(params(job_name="j", schema_version="2.53",
+                                          discovered_targets=[{"__address__": "h"}]))
+    assert result["targets"][0]["labels"] == dict(JOB_DEFAULTS, __address__="h:80", instance="h:80", job="j")
 
 
 def test_discovered_labels_carry_the_jobs_settings():

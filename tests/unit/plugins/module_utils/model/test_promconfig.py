@@ -1,4 +1,5 @@
-"""The prometheus.yml model: validation like Prometheus 2.42, version gating, normalization, redaction."""
+"""The prometheus.yml model: validation like Prometheus (the 3.13 LTS by default, 2.42 where stated), version
+gating, normalization, redaction."""
 
 from __future__ import annotations
 
@@ -221,8 +222,8 @@ def test_unknown_field_suggests_close_name():
 
 def test_unknown_field_without_close_name_lists_fields():
     assert error_of(normalize_scrape_config, job(tls_config={"zzz": 1})) == (
-        "job \"node\": tls_config: unknown field 'zzz' in a tls_config; the fields are ca_file, cert_file, key_file, "
-        "server_name, insecure_skip_verify, min_version, max_version")
+        "job \"node\": tls_config: unknown field 'zzz' in a tls_config; the fields are ca_file, ca, cert, key, "
+        "cert_file, key_file, server_name, insecure_skip_verify, min_version, max_version")
 
 
 def test_unknown_top_level_key_suggests_close_name():
@@ -239,7 +240,7 @@ def test_unknown_top_level_key_suggests_close_name():
     ("proxy_from_environment", True, "2.43"),
 ])
 def test_newer_scrape_field_is_refused_for_2_42(field, value, since):
-    assert error_of(normalize_scrape_config, job(**{field: value})) == (
+    assert error_of(normalize_scrape_config, job(**{field: value}), "2.42") == (
         'job "node": %s needs Prometheus %s or newer, but the configuration targets 2.42; remove it or target %s'
         % (field, since, since))
 
@@ -255,7 +256,7 @@ def test_newer_scrape_field_is_accepted_from_its_version(field, value, since):
 
 
 def test_scrape_config_files_is_refused_for_2_42():
-    assert error_of(normalize_config, {"scrape_config_files": ["jobs/*.yml"]}) == (
+    assert error_of(normalize_config, {"scrape_config_files": ["jobs/*.yml"]}, "2.42") == (
         "scrape_config_files needs Prometheus 2.43 or newer, but the configuration targets 2.42; "
         "remove it or target 2.43")
 
@@ -264,20 +265,39 @@ def test_scrape_config_files_is_accepted_for_2_43():
     assert normalize_config({"scrape_config_files": ["jobs/*.yml"]}, "2.43") == {"scrape_config_files": ["jobs/*.yml"]}
 
 
-def test_unsupported_version():
-    assert error_of(normalize_config, {}, "2.41") == (
-        "Prometheus version 2.41 is not supported; use one of %s" % ", ".join(SUPPORTED_SCHEMA_VERSIONS))
+@pytest.mark.parametrize("version", ["2.41", "2.56", "3.14", "4.0"])
+def test_unsupported_version(version):
+    assert error_of(normalize_config, {}, version) == (
+        "Prometheus version %s is not modelled by the engine; use one of %s (2.42 to 2.55, 3.0 to 3.13)"
+        % (version, ", ".join(SUPPORTED_SCHEMA_VERSIONS)))
+
+
+@pytest.mark.parametrize("version", ["2.41", "3.14"])
+def test_unsupported_version_of_a_scrape_config(version):
+    assert error_of(normalize_scrape_config, job(), version).startswith(
+        "Prometheus version %s is not modelled by the engine; use one of 2.42, " % version)
 
 
 def test_not_a_version():
-    assert error_of(normalize_config, {}, "latest") == "version 'latest' is not a Prometheus version like 2.42"
+    assert error_of(normalize_config, {}, "latest") == "version 'latest' is not a Prometheus version like 3.13"
 
 
 def test_versions_compare_numerically():
     assert version_at_least("2.43", "2.42")
     assert version_at_least("2.100", "2.43")
     assert not version_at_least("2.42", "2.43")
-    assert DEFAULT_SCHEMA_VERSION == "2.42"
+    assert version_at_least("3.0", "2.55") and not version_at_least("2.55", "3.0")
+    assert version_at_least("3.10", "3.9") and not version_at_least("3.9", "3.10")
+
+
+def test_default_version_is_the_lts():
+    assert DEFAULT_SCHEMA_VERSION == "3.13"
+
+
+def test_default_version_accepts_the_fields_of_3_13():
+    # metric_name_escaping_scheme came with 3.4, fallback_scrape_protocol with 3.0
+    fields = job(metric_name_escaping_scheme="underscores", fallback_scrape_protocol="PrometheusText1.0.0")
+    assert normalize_scrape_config(fields) == fields
 
 
 def test_duplicate_scrape_protocol():
@@ -344,9 +364,6 @@ FIELD_ERRORS = [
      "without scheme or path (set scheme and metrics_path on the job)"),
     ("static_targets_not_strings", job(static_configs=[{"targets": [9100]}]),
      'job "node": static_configs[0].targets[0]: must be a string, got 9100 (quote it)'),
-    ("static_label_name", job(static_configs=[{"targets": ["a:1"], "labels": {"a-b": "x"}}]),
-     "job \"node\": static_configs[0].labels: 'a-b' is not a valid label name "
-     "(letters, digits and _, not starting with a digit)"),
     ("static_label_value_not_string", job(static_configs=[{"labels": {"rack": 3}}]),
      'job "node": static_configs[0].labels.rack: label value must be a string, got 3 (quote it)'),
     ("static_configs_not_list", job(static_configs={"targets": ["a:1"]}),
@@ -410,6 +427,34 @@ def test_scrape_field_error(config, message):
     assert error_of(normalize_scrape_config, config) == message
 
 
+# Errors of 2.42 that later lines do not make (their 3.x answers follow the table).
+FIELD_ERRORS_OF_2_42 = [
+    ("static_label_name", job(static_configs=[{"targets": ["a:1"], "labels": {"a-b": "x"}}]),
+     "job \"node\": static_configs[0].labels: 'a-b' is not a valid label name in Prometheus 2.42 "
+     "(letters, digits and _, not starting with a digit)"),
+    ("tls_ca_inline", job(tls_config={"ca": "-----BEGIN CERTIFICATE-----"}),
+     'job "node": tls_config: ca needs Prometheus 2.43 or newer, but the configuration targets 2.42; '
+     "remove it or target 2.43"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), [c[1:] for c in FIELD_ERRORS_OF_2_42],
+                         ids=[c[0] for c in FIELD_ERRORS_OF_2_42])
+def test_scrape_field_error_of_2_42(config, message):
+    assert error_of(normalize_scrape_config, config, "2.42") == message
+
+
+def test_static_label_name_with_a_dash_is_accepted_by_3_x():
+    config = job(static_configs=[{"targets": ["a:1"], "labels": {"a-b": "x"}}])
+    assert normalize_scrape_config(config, "3.0") == config
+    assert normalize_scrape_config(config) == config
+
+
+def test_tls_ca_inline_is_accepted_from_2_43():
+    config = job(tls_config={"ca": "-----BEGIN CERTIFICATE-----"})
+    assert normalize_scrape_config(config, "2.43") == config
+
+
 @pytest.mark.parametrize("size", ["0", "10MB", "1KiB", "1.5MB", "1MB512KB", "512B"])
 def test_body_size_limit_accepts_units_sizes(size):
     assert normalize_scrape_config(job(body_size_limit=size))
@@ -427,9 +472,6 @@ CONFIG_ERRORS = [
      'scrape_configs[2]: job "node" is already defined by scrape_configs[0]; job names must be unique'),
     ("job_without_name_gets_index", {"scrape_configs": [job(), {}]},
      "scrape_configs[1]: job_name is required: a non-empty string naming the job"),
-    ("external_label_name", {"global": {"external_labels": {"data.center": "eu"}}},
-     "global.external_labels: 'data.center' is not a valid label name "
-     "(letters, digits and _, not starting with a digit)"),
     ("global_unknown_field", {"global": {"scrape_intervals": "1m"}},
      "global: unknown field 'scrape_intervals' in a global config; did you mean 'scrape_interval'?"),
     ("evaluation_interval", {"global": {"evaluation_interval": "1x"}},
@@ -451,10 +493,6 @@ CONFIG_ERRORS = [
      "use basic_auth, authorization, oauth2 or sigv4"),
     ("remote_write_queue_field", {"remote_write": [{"url": "http://a", "queue_config": {"max_shard": 5}}]},
      "remote_write[0].queue_config: unknown field 'max_shard' in a queue_config; did you mean 'max_shards'?"),
-    ("remote_write_sample_age_limit",
-     {"remote_write": [{"url": "http://a", "queue_config": {"sample_age_limit": "1m"}}]},
-     "remote_write[0].queue_config: sample_age_limit needs Prometheus 2.50 or newer, but the configuration targets "
-     "2.42; remove it or target 2.50"),
     ("remote_write_metadata_interval", {"remote_write": [{"url": "http://a", "metadata_config": {"send_interval": 5}}]},
      "remote_write[0].metadata_config.send_interval: must be a duration string like 30s, 1m or 1h30m, got 5 "
      "(quote it)"),
@@ -479,6 +517,40 @@ CONFIG_ERRORS = [
 @pytest.mark.parametrize(("config", "message"), [c[1:] for c in CONFIG_ERRORS], ids=[c[0] for c in CONFIG_ERRORS])
 def test_config_error(config, message):
     assert error_of(normalize_config, config) == message
+
+
+CONFIG_ERRORS_OF_2_42 = [
+    ("external_label_name", {"global": {"external_labels": {"data.center": "eu"}}},
+     "global.external_labels: 'data.center' is not a valid label name in Prometheus 2.42 "
+     "(letters, digits and _, not starting with a digit)"),
+    ("remote_write_sample_age_limit",
+     {"remote_write": [{"url": "http://a", "queue_config": {"sample_age_limit": "1m"}}]},
+     "remote_write[0].queue_config: sample_age_limit needs Prometheus 2.50 or newer, but the configuration targets "
+     "2.42; remove it or target 2.50"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), [c[1:] for c in CONFIG_ERRORS_OF_2_42],
+                         ids=[c[0] for c in CONFIG_ERRORS_OF_2_42])
+def test_config_error_of_2_42(config, message):
+    assert error_of(normalize_config, config, "2.42") == message
+
+
+def test_external_label_name_with_a_dot_is_accepted_by_3_x():
+    config = {"global": {"external_labels": {"data.center": "eu"}}}
+    assert normalize_config(config, "3.0") == config
+    assert normalize_config(config) == config
+
+
+def test_remote_write_sample_age_limit_is_accepted_from_2_50():
+    config = {"remote_write": [{"url": "http://a", "queue_config": {"sample_age_limit": "1m"}}]}
+    assert normalize_config(config, "2.50") == config
+    assert normalize_config(config) == config
+
+
+def test_empty_external_label_name_is_refused_by_3_x():
+    assert error_of(normalize_config, {"global": {"external_labels": {"": "eu"}}}) == (
+        "global.external_labels: '' is not a valid label name in Prometheus 3.13 (not empty)")
 
 
 def test_scrape_jobs_inherit_global_interval():

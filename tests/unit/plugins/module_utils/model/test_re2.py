@@ -52,6 +52,42 @@ def test_unicode_category():
     assert matches(r"\pL+", "πß") and matches(r"\p{Lu}", "Π") and not matches(r"\PL", "a")
 
 
+def test_unicode_script():
+    assert matches(r"\p{Greek}+", "αβγ") and not matches(r"\p{Greek}", "a")
+
+
+def test_negated_unicode_script_both_spellings():
+    for pattern in (r"\P{Greek}", r"\p{^Greek}"):
+        assert matches(pattern, "a") and not matches(pattern, "α")
+
+
+def test_double_negation_of_a_script_is_the_script():
+    assert matches(r"\P{^Greek}", "α") and not matches(r"\P{^Greek}", "a")
+
+
+def test_unicode_script_inside_brackets():
+    assert matches(r"[\p{Han}a]+", "漢a字") and not matches(r"[\p{Han}a]", "b")
+
+
+def test_script_names_are_gos_with_underscores():
+    assert matches(r"\p{Old_Italic}", "\U00010300") and matches(r"\p{Common}", "1")
+
+
+def test_case_insensitive_script_matches_both_cases():
+    assert matches(r"(?i)\p{Greek}+", "ΑΒΓαβγ") and matches(r"(?i)[\p{Greek}]+", "ΣΩσω")
+
+
+def test_case_folding_adds_fold_equivalents_from_other_scripts():
+    # The micro sign is Common but folds with Greek mu: Go's unicode.FoldScript["Greek"] holds it.
+    assert matches(r"(?i)\p{Greek}", "\u00b5") and not matches(r"\p{Greek}", "\u00b5")
+    assert matches(r"\P{Greek}", "\u00b5") and not matches(r"(?i)\P{Greek}", "\u00b5")
+
+
+def test_lower_case_script_name_is_refused_as_go_does():
+    with pytest.raises(RegexError, match="case-sensitive: `Greek`"):
+        compile_go(r"\p{greek}")
+
+
 def test_quoted_literal():
     assert matches(r"\Qa.b\E", "a.b") and not matches(r"\Qa.b\E", "axb")
 
@@ -93,7 +129,8 @@ def test_octal_and_hex_escapes():
         ("[z-a]", "invalid character class range"),
         ("[[:foo:]]", "invalid character class range"),
         ("(?i-)a", "invalid or unsupported Perl syntax"),
-        (r"\p{Greek}", "not supported by this engine"),
+        (r"\p{Klingon}", "no Unicode category or script `Klingon`"),
+        (r"[\P{Klingon}]", "invalid character class range `\\P{Klingon}`"),
         ("(a*)*", "capture group that can match the empty string"),
         (r"\q", "invalid escape"),
     ],
@@ -110,8 +147,18 @@ def test_non_capturing_nullable_repeat_is_accepted():
 
 @pytest.mark.parametrize(
     "template, expected",
-    [("$1_x", ""), ("${1}_x", "a_x"), ("$$", "$"), ("$01", ""), ("${1}x", "ax"), ("$name", "b"),
-     ("$ 1", "$ 1"), ("${1", "${1"), ("$9", ""), ("x$", "x$")],
+    [
+        ("$1_x", ""),
+        ("${1}_x", "a_x"),
+        ("$$", "$"),
+        ("$01", ""),
+        ("${1}x", "ax"),
+        ("$name", "b"),
+        ("$ 1", "$ 1"),
+        ("${1", "${1"),
+        ("$9", ""),
+        ("x$", "x$"),
+    ],
 )
 def test_expand_like_go(template, expected):
     regex = compile_go("(a)(?P<name>b)")

@@ -1,4 +1,5 @@
-"""Prometheus 2.42 relabeling: defaults, validation, every action, the target pipeline."""
+"""Relabeling: defaults, validation, every action, the target pipeline; where 2.x and 3.x differ, both answers
+(more of them in test_version_semantics.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel
     relabel,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import target_labels
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import DEFAULT_SCHEMA_VERSION
 
 
 def test_defaults():
@@ -44,7 +46,17 @@ def test_replace_expands_target_label():
 
 def test_replace_with_invalid_expanded_target_does_nothing():
     rules = [{"source_labels": ["a"], "regex": "(.*)", "target_label": "${1}", "replacement": "v"}]
-    assert relabel({"a": "9"}, rules) == {"a": "9"}
+    assert relabel({"a": "9"}, rules, "2.42") == {"a": "9"}
+
+
+def test_replace_with_expanded_target_of_any_text_writes_it_in_3_x():
+    rules = [{"source_labels": ["a"], "regex": "(.*)", "target_label": "${1}", "replacement": "v"}]
+    assert relabel({"a": "9"}, rules, "3.0") == {"a": "9", "9": "v"}
+
+
+def test_replace_with_empty_expanded_target_does_nothing_in_3_x():
+    rules = [{"source_labels": ["a"], "regex": "(.*)", "target_label": "${1}", "replacement": "v"}]
+    assert relabel({"b": "1"}, rules, "3.5") == {"b": "1"}
 
 
 def test_replace_with_empty_value_deletes_label():
@@ -98,30 +110,61 @@ def test_lowercase_action():
     assert relabel({"a": "ÀB"}, [{"source_labels": ["a"], "target_label": "l", "action": "lowercase"}])["l"] == "àb"
 
 
+@pytest.mark.parametrize("version", ["2.42", "2.53", "3.5", DEFAULT_SCHEMA_VERSION])
 @pytest.mark.parametrize(
     "rule, message",
     [
         ({"action": "hashmod", "target_label": "x"}, "relabel rule 1: action hashmod needs modulus > 0"),
         ({"action": "replace"}, "relabel rule 1: action replace needs target_label"),
-        ({"target_label": "a-b"}, "target_label 'a-b' is not a valid label name"),
-        ({"target_label": "a$"}, "not a valid label name template"),
         ({"action": "uppercase", "target_label": "x", "replacement": "y"}, "action uppercase takes no replacement"),
         ({"action": "keepequal", "source_labels": ["a"], "target_label": "b", "regex": "(.*)"},
          "action keepequal allows only source_labels and target_label; remove regex"),
         ({"action": "labeldrop", "regex": "a", "source_labels": []},
          "action labeldrop allows only regex; remove source_labels"),
-        ({"action": "labelmap", "replacement": "1$1"}, "replacement '1$1' of action labelmap"),
+        ({"action": "labelmap", "replacement": ""}, "replacement '' of action labelmap"),
         ({"action": "nope"}, "unknown action 'nope'"),
         ({"action": ""}, "action must not be empty"),
-        ({"source_labels": ["a-b"], "target_label": "x"}, "source_labels: 'a-b' is not a valid label name"),
+        ({"source_labels": [""], "target_label": "x"}, "source_labels: '' is not a valid label name"),
         ({"target_label": "x", "extra": 1}, "unknown field extra"),
         ({"target_label": "x", "regex": "(?=a)"}, "regex: invalid regex"),
     ],
 )
-def test_validation_error(rule, message):
+def test_validation_error(rule, message, version):
     with pytest.raises(RelabelError) as info:
-        parse_rule(rule)
+        parse_rule(rule, version=version)
     assert message in str(info.value)
+
+
+# Names only 3.x takes: any non-empty text is a label name (and a labelmap replacement).
+NAMES_OF_3_X = [
+    ({"target_label": "a-b"}, "target_label 'a-b' is not a valid label name (letters, digits and _"),
+    ({"target_label": "a$"}, "target_label 'a$' is not a valid label name template"),
+    ({"action": "labelmap", "replacement": "1$1"},
+     "replacement '1$1' of action labelmap must be a label name template"),
+    ({"source_labels": ["a-b"], "target_label": "x"}, "source_labels: 'a-b' is not a valid label name"),
+]
+
+
+@pytest.mark.parametrize("version", ["2.42", "2.55"])
+@pytest.mark.parametrize("rule, message", NAMES_OF_3_X)
+def test_validation_error_of_2_x_names(rule, message, version):
+    with pytest.raises(RelabelError) as info:
+        parse_rule(rule, version=version)
+    assert message in str(info.value) and "before Prometheus 3" in str(info.value)
+
+
+@pytest.mark.parametrize("version", ["3.0", DEFAULT_SCHEMA_VERSION])
+@pytest.mark.parametrize("rule", [rule for rule, _ in NAMES_OF_3_X])
+def test_names_of_3_x_are_accepted(rule, version):
+    assert parse_rule(rule, version=version).as_dict() == dict(
+        {"source_labels": [], "separator": ";", "regex": "(.*)", "modulus": 0, "target_label": "",
+         "replacement": "$1", "action": "replace"},
+        **rule,
+    )
+
+
+def test_target_label_with_a_dash_is_written_in_3_x():
+    assert relabel({"a": "1"}, [{"source_labels": ["a"], "target_label": "a-b"}], "3.5") == {"a": "1", "a-b": "1"}
 
 
 def test_error_names_where_and_rule_number():
@@ -130,9 +173,15 @@ def test_error_names_where_and_rule_number():
 
 
 def test_target_pipeline_defaults():
-    assert target_labels({"__address__": "h", "__meta_x": "1", "__tmp": "t"}, {"job_name": "j"}) == {
+    assert target_labels({"__address__": "h", "__meta_x": "1", "__tmp": "t"}, {"job_name": "j"}, version="2.42") == {
         "__address__": "h:80", "__metrics_path__": "/metrics", "__scheme__": "http",
         "__scrape_interval__": "1m", "__scrape_timeout__": "10s", "__tmp": "t", "instance": "h:80", "job": "j"}
+
+
+def test_target_pipeline_defaults_of_3_x_add_no_port():
+    assert target_labels({"__address__": "h", "__meta_x": "1", "__tmp": "t"}, {"job_name": "j"}) == {
+        "__address__": "h", "__metrics_path__": "/metrics", "__scheme__": "http",
+        "__scrape_interval__": "1m", "__scrape_timeout__": "10s", "__tmp": "t", "instance": "h", "job": "j"}
 
 
 def test_target_params_override_discovered():
@@ -146,6 +195,14 @@ def test_target_without_address_is_an_error():
 
 
 def test_https_default_port_and_duration_format():
-    labels = target_labels({"__address__": "[::1]"}, {"job_name": "j", "scheme": "https", "scrape_interval": "90s"})
+    labels = target_labels({"__address__": "[::1]"}, {"job_name": "j", "scheme": "https", "scrape_interval": "90s"},
+                           version="2.42")
     assert labels["__address__"] == "[::1]:443" and labels["__scrape_interval__"] == "1m30s"
     assert format_duration(86400000) == "1d"
+
+
+def test_https_address_without_port_is_kept_in_3_x():
+    labels = target_labels({"__address__": "[::1]"}, {"job_name": "j", "scheme": "https", "scrape_interval": "90s"},
+                           version="3.5")
+    assert labels["__address__"] == "[::1]" and labels["instance"] == "[::1]"
+    assert labels["__scrape_interval__"] == "1m30s"
