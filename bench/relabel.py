@@ -5,14 +5,19 @@
     labels, phase filter) and the two of sharding over 2 servers (hashmod, keep), over N generated
     pod label sets (default 100,000). Rule parsing is done once, outside the timing. Reports label
     sets per second and rule evaluations (rules x label sets) per second.
-(b) The target pipeline of a whole job: the ``scrape_config`` module's simulation
-    (``simulate_targets``, i.e. ``target_labels`` for every target, plus the discovered labels)
-    of a job with T static targets (default 10,000) and the same rules, against
-    ``promtool check service-discovery`` on a prometheus.yml with that job (wall clock of the
-    process: start-up, YAML parsing, the ``--timeout`` wait for discovery, relabeling, JSON output).
+(b) The target pipeline of a whole job, as whole processes: the ``scrape_config`` module run the
+    way Ansible runs it on a host, minus the SSH (``python -m
+    ansible_collections.promfleet.federation.plugins.modules.scrape_config ARGS.json``, the
+    arguments as ``{"ANSIBLE_MODULE_ARGS": {...}}`` in a file, read by ``AnsibleModule``'s
+    ``_load_params`` from ``sys.argv[1]``), with the job's T static targets (default 10,000) in
+    ``static_configs``, the same rules, ``discovered_targets: []`` (so that it returns the targets)
+    and the ``schema_version`` of the promtool it is compared with (3.5, the tests' default
+    release), against ``promtool check service-discovery`` on a prometheus.yml with the same job.
+    Both are wall clock of the process: start-up, parsing, relabeling, JSON output; promtool's also
+    includes its ``--timeout`` wait for discovery.
 
 It is a bench, not a test: nothing is compared with a time limit. It exits non-zero only when the
-engine and promtool disagree on how many targets are kept. Medians of ``--repeat`` runs.
+module and promtool disagree on how many targets are kept. Medians of ``--repeat`` runs.
 
 Run it with ``.venv/bin/python bench/relabel.py`` (``--label-sets``, ``--targets``, ``--repeat``).
 """
@@ -35,12 +40,15 @@ sys.path.insert(0, str(REPO / "collections"))
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
 import promtool  # noqa: E402  (needs the paths above)
+import releases  # noqa: E402
 
 from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import preset  # noqa: E402
 from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules, relabel  # noqa: E402
-from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import simulate_targets  # noqa: E402
 
 PROMTOOL_TIMEOUT = "200ms"
+MODULE = "ansible_collections.promfleet.federation.plugins.modules.scrape_config"
+# promtool.PROMTOOL is the default release of the tests (3.5.3): the module simulates its line.
+MODULE_SCHEMA_VERSION = releases.DEFAULT_LINE
 
 
 def pod_labels(rng: random.Random, number: int) -> dict:
@@ -89,10 +97,28 @@ def static_job(targets: list) -> dict:
     return job
 
 
-def bench_simulation(job: dict) -> tuple[float, int]:
+def module_args(job: dict) -> dict:
+    """The scrape_config module's arguments for ``job``: its fields, the targets returned, promtool's line."""
+    return dict(job, discovered_targets=[], schema_version=MODULE_SCHEMA_VERSION)
+
+
+def bench_module(job: dict, directory: str) -> tuple[float, int]:
+    """Wall clock of the scrape_config module as a process, and how many targets it keeps."""
+    path = os.path.join(directory, "args.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": module_args(job)}, handle)
+    command = [sys.executable, "-m", MODULE, path]
+    env = dict(os.environ, PYTHONPATH=str(REPO / "collections"))
     started = time.perf_counter()
-    out = simulate_targets(job, [])
-    return time.perf_counter() - started, sum(1 for entry in out if entry["labels"])
+    run = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=directory)
+    elapsed = time.perf_counter() - started
+    try:
+        result = json.loads(run.stdout)
+    except ValueError:
+        result = {"failed": True, "msg": run.stdout[-2000:] + run.stderr[-2000:]}
+    if run.returncode != 0 or result.get("failed"):
+        raise SystemExit("the scrape_config module failed (rc %d): %s" % (run.returncode, result.get("msg")))
+    return elapsed, sum(1 for entry in result["targets"] if entry["labels"])
 
 
 def bench_promtool(job: dict, directory: str) -> tuple[float, int]:
@@ -129,24 +155,26 @@ def main() -> int:
     print("| %.2f | %s | %s | %.1f |" % (engine_s, per_second, rules_per_second, engine_s / len(label_sets) * 1e6))
 
     job = static_job([pod_labels(rng, number) for number in range(args.targets)])
-    simulations = [bench_simulation(job) for _run in range(args.repeat)]
     with tempfile.TemporaryDirectory(prefix="bench-relabel-") as directory:
-        promtools = [bench_promtool(job, directory) for _run in range(args.repeat)]
-    simulation_s = statistics.median(s for s, _kept in simulations)
+        modules, promtools = [], []
+        for _run in range(args.repeat):  # interleaved: both see the same load
+            modules.append(bench_module(job, directory))
+            promtools.append(bench_promtool(job, directory))
+    module_s = statistics.median(s for s, _kept in modules)
     promtool_s = statistics.median(s for s, _kept in promtools)
-    kept, promtool_kept = simulations[0][1], promtools[0][1]
-    print("\n(b) one job, %d static targets, same rules (kept: engine %d, promtool %d)"
-          % (args.targets, kept, promtool_kept))
+    kept, promtool_kept = modules[0][1], promtools[0][1]
+    print("\n(b) one job, %d static targets, same rules, whole processes, Prometheus %s (kept: module %d, promtool %d)"
+          % (args.targets, MODULE_SCHEMA_VERSION, kept, promtool_kept))
     print("| what | seconds | targets/s |")
     print("| --- | ---: | ---: |")
-    print("| scrape_config simulation (engine) | %.2f | %s |"
-          % (simulation_s, format(round(args.targets / simulation_s), ",")))
-    print("| promtool check service-discovery (--timeout=%s, wall clock) | %.2f | %s |"
+    print("| scrape_config module (python -m ..., args file, wall clock) | %.2f | %s |"
+          % (module_s, format(round(args.targets / module_s), ",")))
+    print("| promtool check service-discovery (wall clock, includes its --timeout=%s discovery wait) | %.2f | %s |"
           % (PROMTOOL_TIMEOUT, promtool_s, format(round(args.targets / promtool_s), ",")))
-    print("| ratio engine / promtool | %.2f | |" % (simulation_s / promtool_s))
+    print("| ratio module / promtool | %.2f | |" % (module_s / promtool_s))
     print("\nload average: %.2f %.2f %.2f" % os.getloadavg())
     if kept != promtool_kept:
-        print("MISMATCH: the engine keeps %d targets, promtool %d" % (kept, promtool_kept))
+        print("MISMATCH: the module keeps %d targets, promtool %d" % (kept, promtool_kept))
         return 1
     return 0
 

@@ -124,6 +124,60 @@ options:
     description: Fail a scrape with a native histogram with more buckets than this; 0 for no limit
       (Prometheus 2.45 and newer).
     type: int
+  native_histogram_min_bucket_factor:
+    description:
+      - Reduce the resolution of a native histogram until its growth factor from one bucket to the
+        next is at least this, e.g. C(1.1); 0 keeps the resolution scraped.
+      - Prometheus 2.50 and newer; refused for older O(schema_version).
+    type: float
+  scrape_classic_histograms:
+    description:
+      - Also ingest the classic histogram of a series exposed with a native one as well.
+      - Prometheus 2.45 to 2.55; 3.0 renamed it O(always_scrape_classic_histograms), so it is refused
+        for O(schema_version) 3.0 and newer (the default) with that advice.
+    type: bool
+  always_scrape_classic_histograms:
+    description:
+      - Also ingest the classic histogram of a series exposed with a native one as well (called
+        O(scrape_classic_histograms) before 3.0).
+      - Prometheus 3.0 and newer; refused for older O(schema_version).
+    type: bool
+  convert_classic_histograms_to_nhcb:
+    description:
+      - Store classic histograms as native histograms with custom buckets (NHCB).
+      - Prometheus 3.0 and newer; refused for older O(schema_version).
+    type: bool
+  fallback_scrape_protocol:
+    description:
+      - Exposition format to parse a scrape with when the target answers with a missing or
+        unusable C(Content-Type) (Prometheus 3.x fails such a scrape otherwise).
+      - Prometheus 3.0 and newer; refused for older O(schema_version).
+    type: str
+    choices:
+      - OpenMetricsText0.0.1
+      - OpenMetricsText1.0.0
+      - PrometheusProto
+      - PrometheusText0.0.4
+      - PrometheusText1.0.0
+  metric_name_validation_scheme:
+    description:
+      - Which metric and label names the scrapes accept; C(utf8) any UTF-8 text, C(legacy) only
+        the names Prometheus 2 accepts (letters, digits, C(_), and C(:) in metric names); default
+        the global one.
+      - Prometheus 3.0 and newer; refused for older O(schema_version).
+    type: str
+    choices: [utf8, legacy]
+  metric_name_escaping_scheme:
+    description:
+      - How to ask the targets to escape UTF-8 metric and label names; C(allow-utf-8) asks for none.
+      - Prometheus 3.4 and newer; refused for older O(schema_version).
+    type: str
+    choices: [allow-utf-8, underscores, dots, values]
+  scrape_failure_log_file:
+    description:
+      - File the failed scrapes of the job are logged to.
+      - Prometheus 2.55 and newer; refused for older O(schema_version).
+    type: str
   oauth2:
     description: OAuth 2.0 client credentials for the scrapes.
     type: dict
@@ -192,18 +246,14 @@ options:
       C(insecure_skip_verify), C(min_version)), as in prometheus.yml.
     type: dict
   static_configs:
-    description: Targets listed in the configuration.
+    description:
+      - Targets listed in the configuration, as in prometheus.yml. Each group is a mapping with
+        C(targets), the addresses (C(host:port)) of its targets, and C(labels), given to every
+        target of the group.
+      - The engine checks the groups (not the module's argument parser, which would take longer than
+        the simulation on a job with thousands of targets).
     type: list
     elements: dict
-    suboptions:
-      targets:
-        description: Addresses (C(host:port)) of the targets.
-        type: list
-        elements: str
-        required: true
-      labels:
-        description: Labels given to every target of this group.
-        type: dict
   file_sd_configs:
     description: Targets read from files.
     type: list
@@ -314,9 +364,20 @@ EXAMPLES = r"""
   register: billing
 # billing.targets[0].labels.instance == "billing-api.shop.svc:8080"; billing.targets[1].labels == {}
 
+- name: Exporters that send no Content-Type, for Prometheus 3.x (refused for a 2.x schema_version)
+  promfleet.federation.scrape_config:
+    job_name: old-exporters
+    static_configs:
+      - targets: [exporter1.example:9100]
+    fallback_scrape_protocol: PrometheusText0.0.4
+    metric_name_validation_scheme: legacy
+  delegate_to: localhost
+  run_once: true
+  register: old_exporters
+
 - name: Put the jobs into prometheus.yml
   ansible.builtin.set_fact:
-    prometheus_scrape_configs: "{{ [node_job.scrape_config, billing.scrape_config] }}"
+    prometheus_scrape_configs: "{{ [node_job.scrape_config, billing.scrape_config, old_exporters.scrape_config] }}"
 """
 
 RETURN = r"""
@@ -365,11 +426,21 @@ targets:
       sample: no address
 """
 
+import gc
+import json
+
+from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.warnings import get_deprecations, get_warnings
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
 from ansible_collections.promfleet.federation.plugins.module_utils.model.explain import explain_scrape_config
 from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import PRESETS
+from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import (
+    NAME_ESCAPING_SCHEMES,
+    NAME_VALIDATION_SCHEMES,
+    SCRAPE_PROTOCOLS_3,
+)
 from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import DEFAULT_SCHEMA_VERSION
 
 
@@ -412,6 +483,14 @@ def argument_spec() -> dict:
         "enable_compression": {"type": "bool"},
         "keep_dropped_targets": {"type": "int"},
         "native_histogram_bucket_limit": {"type": "int"},
+        "native_histogram_min_bucket_factor": {"type": "float"},
+        "scrape_classic_histograms": {"type": "bool"},
+        "always_scrape_classic_histograms": {"type": "bool"},
+        "convert_classic_histograms_to_nhcb": {"type": "bool"},
+        "fallback_scrape_protocol": {"type": "str", "choices": list(SCRAPE_PROTOCOLS_3)},
+        "metric_name_validation_scheme": {"type": "str", "choices": list(NAME_VALIDATION_SCHEMES)},
+        "metric_name_escaping_scheme": {"type": "str", "choices": list(NAME_ESCAPING_SCHEMES)},
+        "scrape_failure_log_file": {"type": "str"},
         "oauth2": {
             "type": "dict",
             "options": {
@@ -426,14 +505,8 @@ def argument_spec() -> dict:
             },
         },
         "tls_config": {"type": "dict"},
-        "static_configs": {
-            "type": "list",
-            "elements": "dict",
-            "options": {
-                "targets": {"type": "list", "elements": "str", "required": True},
-                "labels": {"type": "dict"},
-            },
-        },
+        # Checked by the engine: with thousands of groups Ansible's suboption checks cost more than the simulation.
+        "static_configs": {"type": "list", "elements": "dict"},
         "file_sd_configs": {
             "type": "list",
             "elements": "dict",
@@ -461,12 +534,50 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # The run builds a large result that has no reference cycles: the cycle collector would only walk
+    # it again and again as it grows (some 5% of the run with 10,000 targets).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        result = explain_scrape_config(module.params)
-    except PromfleetError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **result)
+        module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+        try:
+            result = explain_scrape_config(module.params)
+        except PromfleetError as exc:
+            module.fail_json(msg=str(exc))
+        # A job with thousands of targets makes a result of megabytes (the targets, the job, and the
+        # arguments again under invocation). exit_json copies all of it to mask the values of no_log
+        # options (remove_values), then encodes it with ansible-core's JSON encoder, which visits
+        # every container in Python: more time than the simulation itself. When no value needs
+        # masking, the copy changes nothing; with ansible-core's "legacy" wire format (2.19's default
+        # for modules) that encoder writes what json.dumps writes for plain JSON data. Then the result
+        # is printed here as exit_json prints it (tests/unit/plugins/modules/test_scrape_config.py
+        # compares the two). Anything else goes through exit_json: a secret among the arguments,
+        # warnings or deprecations to report, another wire format or ansible-core, a replaced
+        # _record_module_result (ansible.netcommon installs one), data json cannot encode.
+        record = getattr(AnsibleModule, "_record_module_result", None)
+        if (
+            module.no_log_values
+            or get_warnings()
+            or get_deprecations()
+            or getattr(basic, "_ANSIBLE_PROFILE", None) != "legacy"
+            or getattr(record, "__module__", None) != basic.__name__
+            or getattr(record, "__qualname__", None) != "AnsibleModule._record_module_result"
+            or "_record_module_result" in vars(module)
+        ):
+            module.exit_json(changed=False, **result)
+        try:
+            # (a tree fresh from the arguments' JSON and the engine: no cycle to look for)
+            text = json.dumps(dict(changed=False, **result, invocation={"module_args": module.params}),
+                              check_circular=False)
+        except (TypeError, ValueError):
+            module.exit_json(changed=False, **result)
+        module.do_cleanup_files()
+        # exit_json's last steps: its print (AnsibleModule._record_module_result) and its sys.exit(0).
+        print("\n%s" % text)  # pylint: disable=ansible-bad-function
+        raise SystemExit(0)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

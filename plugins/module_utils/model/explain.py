@@ -11,7 +11,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.model.promcon
     normalize_config,
     normalize_scrape_config,
 )
-from ansible_collections.promfleet.federation.plugins.module_utils.model.redact import redact
+from ansible_collections.promfleet.federation.plugins.module_utils.model.redact import SECRET_FIELDS, redact
 from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules, relabel
 from ansible_collections.promfleet.federation.plugins.module_utils.model.targets import simulate_targets
 from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import DEFAULT_SCHEMA_VERSION
@@ -87,6 +87,28 @@ def build_scrape_config(
     return normalize_scrape_config(config, version, global_config, "scrape_config")
 
 
+_STATIC_FIELDS = frozenset(("targets", "labels"))
+_SECRET_FIELDS = frozenset(SECRET_FIELDS)
+
+
+def _redact_job(config: dict) -> dict:
+    """``redact(config)`` for a job that ``normalize_scrape_config`` accepted. Its static target
+    groups (thousands of them, sometimes) then hold only addresses and label sets of strings, which
+    ``redact`` changes only where a label is named like a secret field (``password``, ...): without
+    such a label they are the same after ``redact``, and shared with ``config`` instead of copied."""
+    groups = config.get("static_configs")
+    if not isinstance(groups, list) or not all(
+        isinstance(group, dict)
+        and group.keys() <= _STATIC_FIELDS
+        and isinstance(group.get("labels") or {}, dict)
+        and _SECRET_FIELDS.isdisjoint(group.get("labels") or ())
+        for group in groups
+    ):
+        return redact(config)
+    rest = redact({name: value for name, value in config.items() if name != "static_configs"})
+    return {name: groups if name == "static_configs" else rest[name] for name in config}
+
+
 def explain_scrape_config(params: dict) -> dict:
     """The scrape_config module's result for its parameters (the argument spec's names; unset options None)."""
     version = params.get("schema_version") or DEFAULT_SCHEMA_VERSION
@@ -96,7 +118,7 @@ def explain_scrape_config(params: dict) -> dict:
     config = build_scrape_config(
         scrape_options(params), params.get("preset"), params.get("preset_options"), version, global_config
     )
-    result = {"scrape_config": redact(config)}
+    result = {"scrape_config": _redact_job(config)}
     if params.get("discovered_targets") is not None:
         result["targets"] = simulate_targets(config, params["discovered_targets"], global_config, version)
     return result

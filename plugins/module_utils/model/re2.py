@@ -104,6 +104,12 @@ _CATEGORIES = {
 }
 _CATEGORY_NAMES = set(_CATEGORIES) | {c for cs in _CATEGORIES.values() for c in cs}
 _REPEAT = re.compile(r"\{(\d+)(?:(,)(\d*))?\}")
+# Python patterns that are one group around "any text" (a full match of any string, or of any
+# string without a newline), by what their character class matches: GoRegex.match_all.
+_MATCH_ALL = {
+    "((?:[\\x00-\\U0010ffff])*)": "all",
+    "((?:[\\x00-\\x09\\x0b-\\U0010ffff])*)": "no_newline",
+}
 
 _category_cache: dict[str, list[tuple[int, int]]] = {}
 _orbits: dict[int, tuple[int, ...]] = {}
@@ -118,10 +124,13 @@ class GoRegex:
         self.groups = groups
         self.names = names
         self.compiled = re.compile(python_pattern)
-
-    def fullmatch(self, text: str):
-        """Match the whole of ``text`` (Prometheus anchors every regex as ``^(?:R)$``, 3.x as ``^(?s:R)$``)."""
-        return self.compiled.fullmatch(text)
+        # A pattern that is one group around "any text" (what "(.*)" becomes): the full match and
+        # group 1 are the text itself; "all" for any text, "no_newline" for text without "\n".
+        self.match_all = _MATCH_ALL.get(python_pattern) if groups == 1 else None
+        # fullmatch(text): match the whole of ``text`` (Prometheus anchors every regex as ``^(?:R)$``,
+        # 3.x as ``^(?s:R)$``). The compiled pattern's own method, without a call in between:
+        # relabeling calls it for every rule and label of every target.
+        self.fullmatch = self.compiled.fullmatch
 
     def group_index(self, name: str) -> int:
         """The group a template name refers to, as Go's ``Regexp.Expand``: -1 if there is none."""
@@ -157,6 +166,43 @@ class GoRegex:
             if 0 <= index <= self.groups and match.group(index) is not None:
                 out.append(match.group(index))
         return "".join(out)
+
+    def template_parts(self, template: str) -> tuple:
+        """``template`` parsed once for ``expand``: a tuple of literal texts (``str``) and group
+        numbers (``int``, only groups this regex has), so that ``expand(template, match)`` is the
+        concatenation of the literals and of ``match.group(n) or ""``. Adjacent literals are merged."""
+        parts: list = []
+        i = 0
+        n = len(template)
+
+        def literal(text: str) -> None:
+            if not text:
+                return
+            if parts and isinstance(parts[-1], str):
+                parts[-1] += text
+            else:
+                parts.append(text)
+
+        while i < n:  # the loop of ``expand``, recording instead of appending
+            dollar = template.find("$", i)
+            if dollar < 0:
+                literal(template[i:])
+                break
+            literal(template[i:dollar])
+            i = dollar + 1
+            if i < n and template[i] == "$":
+                literal("$")
+                i += 1
+                continue
+            name, i_after = _template_name(template, i)
+            if name is None:
+                literal("$")
+                continue
+            i = i_after
+            index = self.group_index(name)
+            if 0 <= index <= self.groups:
+                parts.append(index)
+        return tuple(parts)
 
 
 def _is_word_char(c: str) -> bool:

@@ -62,6 +62,14 @@ class RelabelRule:
         "action",
         "utf8_names",
         "builder_order",
+        # Worked out once for applying the rule to many label sets (see _prepare).
+        "_run",
+        "_sources",
+        "_source",
+        "_target_parts",
+        "_target_literal",
+        "_target_ok",
+        "_replacement_parts",
     )
 
     def __init__(
@@ -87,6 +95,23 @@ class RelabelRule:
         self.action = action
         self.utf8_names = utf8_names
         self.builder_order = builder_order
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What applying the rule needs besides the label set: the action's function, the source
+        names, the templates parsed (``GoRegex.template_parts``) and, when ``target_label`` has no
+        reference, the target name and whether it is valid."""
+        self._run = _RUNNERS.get(self.action, _run_nothing)
+        self._sources = tuple(self.source_labels or ())
+        self._source = self._sources[0] if len(self._sources) == 1 else None
+        self._target_parts = self.regex.template_parts(self.target_label)
+        if all(isinstance(part, str) for part in self._target_parts):
+            self._target_literal = "".join(self._target_parts)
+            self._target_ok = is_label_name(self._target_literal, self.utf8_names)
+        else:
+            self._target_literal = None
+            self._target_ok = False
+        self._replacement_parts = self.regex.template_parts(self.replacement)
 
     def as_dict(self) -> dict:
         """The rule as a relabel config dict with every field explicit (defaults filled in)."""
@@ -333,53 +358,159 @@ def _set(labels: dict, base: set, name: str, value: str) -> None:
     if name in base:
         base.discard(name)
         labels.pop(name, None)
-    set_label(labels, name, value)
+    if value:
+        labels[name] = value
+    else:
+        labels.pop(name, None)
+
+
+def _source_value(rule: RelabelRule, labels: dict) -> str:
+    """The values of the rule's source labels joined with its separator (a missing label is empty)."""
+    if rule._source is not None:
+        value = labels.get(rule._source, "")
+        if value.__class__ is str:
+            return value
+    # (also a single value that is not a str: join refuses it as it always did)
+    return rule.separator.join([labels.get(name, "") for name in rule._sources])
+
+
+def _expand(parts: tuple, match) -> str:
+    """``GoRegex.expand`` of a template parsed by ``GoRegex.template_parts``."""
+    if len(parts) == 1:
+        part = parts[0]
+        return part if part.__class__ is str else (match.group(part) or "")
+    return "".join([part if part.__class__ is str else (match.group(part) or "") for part in parts])
+
+
+def _expand_whole(parts: tuple, text: str) -> str:
+    """``_expand`` for a regex whose ``match_all`` matched ``text``: every group (0 and 1) is ``text``."""
+    if len(parts) == 1:
+        part = parts[0]
+        return part if part.__class__ is str else text
+    return "".join([part if part.__class__ is str else text for part in parts])
+
+
+def _check_sources(rule: RelabelRule, labels: dict) -> None:
+    """For the actions that do not use the source labels (labelmap takes them, unused): their values
+    are still joined, so that a value that is not a string fails there as in any other action."""
+    if rule._sources:
+        _source_value(rule, labels)
+
+
+def _run_nothing(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _check_sources(rule, labels)
+    return True
+
+
+def _run_drop(rule: RelabelRule, labels: dict, base: set) -> bool:
+    return rule.regex.fullmatch(_source_value(rule, labels)) is None
+
+
+def _run_keep(rule: RelabelRule, labels: dict, base: set) -> bool:
+    return rule.regex.fullmatch(_source_value(rule, labels)) is not None
+
+
+def _run_dropequal(rule: RelabelRule, labels: dict, base: set) -> bool:
+    return labels.get(rule.target_label, "") != _source_value(rule, labels)
+
+
+def _run_keepequal(rule: RelabelRule, labels: dict, base: set) -> bool:
+    return labels.get(rule.target_label, "") == _source_value(rule, labels)
+
+
+def _run_replace(rule: RelabelRule, labels: dict, base: set) -> bool:
+    # The most used action, so _source_value's common case is written out here.
+    value = labels.get(rule._source, "") if rule._source is not None else None
+    if value.__class__ is not str:
+        value = _source_value(rule, labels)
+    target = rule._target_literal
+    match_all = rule.regex.match_all
+    # A regex known to match any text (or any without a newline) with groups 0 and 1 = the text,
+    # such as the default "(.*)", is not run.
+    if match_all is not None and (match_all == "all" or "\n" not in value):
+        if target is None:
+            target = _expand_whole(rule._target_parts, value)
+            if not is_label_name(target, rule.utf8_names):
+                return True
+        elif not rule._target_ok:
+            return True
+        _set(labels, base, target, _expand_whole(rule._replacement_parts, value))
+        return True
+    match = rule.regex.fullmatch(value)
+    if match is not None:
+        if target is None:
+            target = _expand(rule._target_parts, match)
+            if not is_label_name(target, rule.utf8_names):
+                return True
+        elif not rule._target_ok:
+            return True
+        _set(labels, base, target, _expand(rule._replacement_parts, match))
+    return True
+
+
+def _run_lowercase(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _set(labels, base, rule.target_label, go_lower(_source_value(rule, labels)))
+    return True
+
+
+def _run_uppercase(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _set(labels, base, rule.target_label, go_upper(_source_value(rule, labels)))
+    return True
+
+
+def _run_hashmod(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _set(labels, base, rule.target_label, str(hashmod(_source_value(rule, labels), rule.modulus)))
+    return True
+
+
+def _run_labelmap(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _check_sources(rule, labels)
+    # Every label as it was before this rule; names made by the replacement are not checked
+    # (Prometheus does not either). When two names map to one, the last one wins: 2.42 went
+    # in sorted order, later lines in the Builder's order (the input's untouched labels
+    # sorted, then the labels set, in the order they were first set).
+    snapshot = dict(labels) if rule.builder_order else dict(sorted(labels.items()))
+    parts = rule._replacement_parts
+    for match in filter(None, map(rule.regex.fullmatch, snapshot)):  # the names that match, in order
+        _set(labels, base, _expand(parts, match), snapshot[match.string])
+    return True
+
+
+def _run_labeldrop(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _check_sources(rule, labels)
+    for name in [n for n in labels if rule.regex.fullmatch(n) is not None]:
+        del labels[name]
+        base.discard(name)
+    return True
+
+
+def _run_labelkeep(rule: RelabelRule, labels: dict, base: set) -> bool:
+    _check_sources(rule, labels)
+    for name in [n for n in labels if rule.regex.fullmatch(n) is None]:
+        del labels[name]
+        base.discard(name)
+    return True
+
+
+_RUNNERS = {
+    "drop": _run_drop,
+    "keep": _run_keep,
+    "dropequal": _run_dropequal,
+    "keepequal": _run_keepequal,
+    "replace": _run_replace,
+    "lowercase": _run_lowercase,
+    "uppercase": _run_uppercase,
+    "hashmod": _run_hashmod,
+    "labelmap": _run_labelmap,
+    "labeldrop": _run_labeldrop,
+    "labelkeep": _run_labelkeep,
+}
 
 
 def _apply(rule: RelabelRule, labels: dict, base: set) -> bool:
     """Apply one rule to ``labels`` in place; False when the rule drops the label set. ``base``: the
     names of the input not yet set or deleted (their order matters to labelmap from 2.43)."""
-    value = rule.separator.join(labels.get(name, "") for name in rule.source_labels or ())
-    action = rule.action
-    if action == "drop":
-        return rule.regex.fullmatch(value) is None
-    if action == "keep":
-        return rule.regex.fullmatch(value) is not None
-    if action == "dropequal":
-        return labels.get(rule.target_label, "") != value
-    if action == "keepequal":
-        return labels.get(rule.target_label, "") == value
-    if action == "replace":
-        match = rule.regex.fullmatch(value)
-        if match is not None:
-            target = rule.regex.expand(rule.target_label, match)
-            if is_label_name(target, rule.utf8_names):
-                _set(labels, base, target, rule.regex.expand(rule.replacement, match))
-    elif action == "lowercase":
-        _set(labels, base, rule.target_label, go_lower(value))
-    elif action == "uppercase":
-        _set(labels, base, rule.target_label, go_upper(value))
-    elif action == "hashmod":
-        _set(labels, base, rule.target_label, str(hashmod(value, rule.modulus)))
-    elif action == "labelmap":
-        # Every label as it was before this rule; names made by the replacement are not checked
-        # (Prometheus does not either). When two names map to one, the last one wins: 2.42 went
-        # in sorted order, later lines in the Builder's order (the input's untouched labels
-        # sorted, then the labels set, in the order they were first set).
-        snapshot = list(labels.items()) if rule.builder_order else sorted(labels.items())
-        for name, label_value in snapshot:
-            match = rule.regex.fullmatch(name)
-            if match is not None:
-                _set(labels, base, rule.regex.expand(rule.replacement, match), label_value)
-    elif action == "labeldrop":
-        for name in [n for n in labels if rule.regex.fullmatch(n) is not None]:
-            del labels[name]
-            base.discard(name)
-    elif action == "labelkeep":
-        for name in [n for n in labels if rule.regex.fullmatch(n) is None]:
-            del labels[name]
-            base.discard(name)
-    return True
+    return rule._run(rule, labels, base)
 
 
 def relabel(labels: dict, rules: list, version: str = DEFAULT_SCHEMA_VERSION, built: bool = False) -> dict | None:
@@ -392,7 +523,7 @@ def relabel(labels: dict, rules: list, version: str = DEFAULT_SCHEMA_VERSION, bu
     ``labels`` itself is not changed.
     """
     if built:
-        current = {name: value for name, value in labels.items() if value != ""}
+        current = _without_empty(labels)
         base: set = set()
     else:
         current = {name: value for name, value in sorted(labels.items()) if value != ""}
@@ -400,6 +531,24 @@ def relabel(labels: dict, rules: list, version: str = DEFAULT_SCHEMA_VERSION, bu
     for index, rule in enumerate(rules, 1):
         if not isinstance(rule, RelabelRule):
             rule = parse_rule(rule, index, version=version)
-        if not _apply(rule, current, base):
+        if not rule._run(rule, current, base):
             return None
     return current
+
+
+def relabel_parsed(labels: dict, rules: list) -> dict | None:
+    """``relabel(labels, rules, built=True)`` for rules that are all ``RelabelRule`` objects
+    (``parse_rules``), as the target pipeline applies them to every target of a job."""
+    current = _without_empty(labels)
+    base: set = set()
+    for rule in rules:
+        if not rule._run(rule, current, base):
+            return None
+    return current
+
+
+def _without_empty(labels: dict) -> dict:
+    """A copy of ``labels`` without the labels whose value is empty (absent, in Prometheus)."""
+    if isinstance(labels, dict) and "" not in labels.values():
+        return dict(labels)
+    return {name: value for name, value in labels.items() if value != ""}

@@ -18,7 +18,12 @@ from ansible_collections.promfleet.federation.plugins.module_utils.model.duratio
     format_duration,
     parse_duration,
 )
-from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import parse_rules, relabel, set_label
+from ansible_collections.promfleet.federation.plugins.module_utils.model.relabel import (
+    parse_rules,
+    relabel,
+    relabel_parsed,
+    set_label,
+)
 from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import (
     DEFAULT_SCHEMA_VERSION,
     semantics,
@@ -59,10 +64,10 @@ def _job_setting(job: dict, global_config: dict, name: str, default: str) -> str
     return str(value)
 
 
-def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | None = None) -> dict:
-    """A target's labels as relabeling gets them (promtool's ``discoveredLabels``): the discovered
-    ones (empty values dropped) plus the job's ``job``, ``__scrape_interval__``,
-    ``__scrape_timeout__``, ``__metrics_path__``, ``__scheme__`` where absent, and ``__param_*``."""
+def _job_labels(job: dict, global_config: dict | None) -> tuple:
+    """What ``labels_before_relabeling`` adds to every target of ``job``: the job's ``job``,
+    ``__scrape_interval__``, ``__scrape_timeout__``, ``__metrics_path__``, ``__scheme__`` (set where
+    the target has no value), then the ``__param_*`` of its ``params`` (always set)."""
     global_config = global_config or {}
     interval_ms = parse_duration(_job_setting(job, global_config, "scrape_interval", DEFAULT_SCRAPE_INTERVAL))
     if job.get("scrape_timeout") is not None:
@@ -71,21 +76,55 @@ def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | 
         timeout_ms = min(
             parse_duration(str(global_config.get("scrape_timeout", DEFAULT_SCRAPE_TIMEOUT))), interval_ms
         )
-    labels = {name: value for name, value in discovered.items() if value != ""}
-    for name, value in (
+    defaults = (
         ("job", str(job["job_name"])),
         ("__scrape_interval__", format_duration(interval_ms)),
         ("__scrape_timeout__", format_duration(timeout_ms)),
         ("__metrics_path__", str(job.get("metrics_path") or DEFAULT_METRICS_PATH)),
         ("__scheme__", str(job.get("scheme") or DEFAULT_SCHEME)),
-    ):
+    )
+    # Scrape parameters override discovered __param_* labels.
+    params = tuple(("__param_" + name, values[0]) for name, values in (job.get("params") or {}).items() if values)
+    return defaults, params
+
+
+def _with_job_labels(discovered: dict, job_labels: tuple) -> dict:
+    """``labels_before_relabeling`` with the job's part worked out by ``_job_labels``."""
+    if isinstance(discovered, dict) and "" not in discovered.values():
+        labels = dict(discovered)
+    else:
+        labels = {name: value for name, value in discovered.items() if value != ""}
+    defaults, params = job_labels
+    for name, value in defaults:
         if not labels.get(name):
             set_label(labels, name, value)
-    # Scrape parameters override discovered __param_* labels.
-    for name, values in (job.get("params") or {}).items():
-        if values:
-            set_label(labels, "__param_" + name, values[0])
+    for name, value in params:
+        set_label(labels, name, value)
     return labels
+
+
+def labels_before_relabeling(discovered: dict, job: dict, global_config: dict | None = None) -> dict:
+    """A target's labels as relabeling gets them (promtool's ``discoveredLabels``): the discovered
+    ones (empty values dropped) plus the job's ``job``, ``__scrape_interval__``,
+    ``__scrape_timeout__``, ``__metrics_path__``, ``__scheme__`` where absent, and ``__param_*``."""
+    return _with_job_labels(discovered, _job_labels(job, global_config))
+
+
+# Durations of __scrape_interval__/__scrape_timeout__ values already parsed (a job has few).
+_DURATIONS: dict = {}
+
+
+def _target_duration(text) -> int:
+    """``parse_duration(text)``, remembered for text that parses."""
+    if text.__class__ is str:
+        milliseconds = _DURATIONS.get(text)
+        if milliseconds is None:
+            milliseconds = parse_duration(text)
+            if len(_DURATIONS) >= 1024:
+                _DURATIONS.clear()
+            _DURATIONS[text] = milliseconds
+        return milliseconds
+    return parse_duration(text)
 
 
 def target_labels(
@@ -103,9 +142,13 @@ def target_labels(
     if rules is None:
         job_name = str(job["job_name"])
         rules = parse_rules(job.get("relabel_configs") or [], 'job "%s", relabel_configs' % job_name, version)
-    labels = labels_before_relabeling(discovered, job, global_config)
+    return _relabeled(labels_before_relabeling(discovered, job, global_config), rules, version)
 
-    result = relabel(labels, rules, version, built=True)
+
+def _relabeled(labels: dict, rules: list, version: str, parsed: bool = False) -> dict | None:
+    """``target_labels`` from the labels before relabeling (not changed); ``parsed``: the rules are
+    all ``RelabelRule`` objects."""
+    result = relabel_parsed(labels, rules) if parsed else relabel(labels, rules, version, built=True)
     if result is None:
         return None
     address = result.get("__address__", "")
@@ -130,7 +173,7 @@ def target_labels(
     for name in ("__scrape_interval__", "__scrape_timeout__"):
         what = "interval" if name == "__scrape_interval__" else "timeout"
         try:
-            checked[name] = parse_duration(result.get(name, ""))
+            checked[name] = _target_duration(result.get(name, ""))
         except ValueError as exc:
             raise TargetError("error parsing scrape %s: %s" % (what, exc)) from None
         if checked[name] == 0:
@@ -153,7 +196,10 @@ def static_targets(config: dict) -> list:
         for address in group.get("targets") or []:
             # The target's own labels first, then the group's (Prometheus' targetsFromGroup).
             labels = {"__address__": address}
-            labels.update((name, value) for name, value in group_labels.items() if name != "__address__")
+            if isinstance(group_labels, dict) and "__address__" not in group_labels:
+                labels.update(group_labels)
+            else:
+                labels.update((name, value) for name, value in group_labels.items() if name != "__address__")
             found.append(labels)
     return found
 
@@ -165,16 +211,20 @@ def simulate_targets(
     Prometheus ``version``, as ``promtool check service-discovery`` prints them (``{}`` labels when
     dropped; empty labels and an ``error`` when Prometheus refuses the target)."""
     rules = parse_rules(config.get("relabel_configs") or [], 'job "%s", relabel_configs' % config["job_name"], version)
+    job_labels = None  # worked out at the first target, where target_labels would
     out = []
     for discovered in static_targets(config) + list(discovered_targets):
+        if job_labels is None:
+            job_labels = _job_labels(config, global_config)
+        before = _with_job_labels(discovered, job_labels)
         try:
-            labels = target_labels(discovered, config, global_config, version, rules)
+            labels = _relabeled(before, rules, version, parsed=True)
         except TargetError as exc:
             out.append({"discovered_labels": {}, "labels": {}, "error": str(exc)})
             continue
         out.append(
             {
-                "discovered_labels": dict(sorted(labels_before_relabeling(discovered, config, global_config).items())),
+                "discovered_labels": dict(sorted(before.items())),
                 "labels": {} if labels is None else dict(sorted(labels.items())),
             }
         )

@@ -185,3 +185,22 @@ def test_discovered_labels_carry_the_jobs_settings():
         "__scrape_timeout__": "5s",
         "job": "probe",
     }
+
+
+def test_a_static_label_named_like_a_secret_field_is_redacted_the_others_kept():
+    groups = [{"targets": ["a:1"], "labels": {"zone": "eu", "headers": "h"}},
+              {"targets": ["b:1"], "labels": {"password": "hunter2", "zone": "us"}}, {"targets": ["c:1"]}]
+    result = explain_scrape_config(params(job_name="node", static_configs=groups))
+    assert result["scrape_config"]["static_configs"] == [
+        {"targets": ["a:1"], "labels": {"zone": "eu", "headers": "h"}},
+        {"targets": ["b:1"], "labels": {"password": "<redacted>", "zone": "us"}}, {"targets": ["c:1"]}]
+
+
+def test_static_groups_without_secrets_come_back_as_given_in_the_job_order():
+    result = explain_scrape_config(params(job_name="node", scrape_interval="15s", basic_auth={
+        "username": "u", "password": "hunter2", "password_file": None},
+        static_configs=[{"targets": ["a:1"], "labels": {"zone": "eu"}}], metrics_path="/m"))
+    assert list(result["scrape_config"].items()) == [
+        ("job_name", "node"), ("scrape_interval", "15s"), ("metrics_path", "/m"),
+        ("basic_auth", {"username": "u", "password": "<redacted>"}),
+        ("static_configs", [{"targets": ["a:1"], "labels": {"zone": "eu"}}])]

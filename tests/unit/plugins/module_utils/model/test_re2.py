@@ -163,3 +163,23 @@ def test_non_capturing_nullable_repeat_is_accepted():
 def test_expand_like_go(template, expected):
     regex = compile_go("(a)(?P<name>b)")
     assert regex.expand(template, regex.fullmatch("ab")) == expected
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["$1_x", "${1}_x", "$$", "$01", "${1}x", "$name", "$ 1", "${1", "$9", "x$", "$3", "${3}", "$0", "", "lit",
+     "$1$$${name}", "$$$1", "${}", "$-", "a$1b$2c"],
+)
+def test_template_parts_expand_like_expand(template):
+    regex = compile_go("(a)(?P<name>b)(c)?")
+    match = regex.fullmatch("ab")
+    parts = regex.template_parts(template)
+    by_parts = "".join(part if isinstance(part, str) else (match.group(part) or "") for part in parts)
+    assert by_parts == regex.expand(template, match)
+
+
+def test_match_all_is_known_only_for_one_group_around_any_text():
+    cases = [("(.*)", False), ("(.*)", True), ("(?s)(.*)", False), ("(.+)", True), (".*", True), ("(.*)(.*)", True),
+             ("((.*))", True), ("(?:.*)", True)]
+    assert [compile_go(pattern, dot_nl=dot_nl).match_all for pattern, dot_nl in cases] == [
+        "no_newline", "all", "all", None, None, None, None, None]

@@ -154,7 +154,7 @@ def test_validation_error_of_2_x_names(rule, message, version):
 
 
 @pytest.mark.parametrize("version", ["3.0", DEFAULT_SCHEMA_VERSION])
-@pytest.mark.parametrize("rule", [rule for rule, _ in NAMES_OF_3_X])
+@pytest.mark.parametrize("rule", [rule for rule, _message in NAMES_OF_3_X])
 def test_names_of_3_x_are_accepted(rule, version):
     assert parse_rule(rule, version=version).as_dict() == dict(
         {"source_labels": [], "separator": ";", "regex": "(.*)", "modulus": 0, "target_label": "",
@@ -206,3 +206,18 @@ def test_https_address_without_port_is_kept_in_3_x():
                            version="3.5")
     assert labels["__address__"] == "[::1]" and labels["instance"] == "[::1]"
     assert labels["__scrape_interval__"] == "1m30s"
+
+
+@pytest.mark.parametrize("version, expected", [("2.53", None), ("3.5", "x\ny")])
+def test_the_default_regex_matches_a_newline_only_from_3_0(version, expected):
+    rules = parse_rules([{"source_labels": ["a"], "target_label": "b"},
+                         {"source_labels": ["a"], "target_label": "c_${1}", "replacement": "<$1>"}], version=version)
+    out = relabel({"a": "x\ny"}, rules, version)
+    assert (out.get("b"), out.get("c_x\ny")) == (expected, expected and "<x\ny>")
+
+
+def test_a_label_value_that_is_not_a_string_fails_every_action_alike():
+    for rule in ({"source_labels": ["a"], "target_label": "b"}, {"source_labels": ["a"], "action": "labelmap",
+                                                                 "regex": "z"}):
+        with pytest.raises(TypeError):
+            relabel({"a": 7}, [rule], built=True)
