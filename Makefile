@@ -6,6 +6,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_HOME := $(CURDIR)/.tmp/ansible-home
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.tmp/ansible-local
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Where scripts/releases.py keeps the Prometheus releases (the local inventory and the tests read it).
+export PROMFLEET_RELEASES ?= $(if $(filter 0,$(shell id -u)),/var/cache/promfleet/releases,$(HOME)/.cache/promfleet/releases)
 
 .PHONY: help setup site verify teardown test lint sanity unit integration kube molecule bench clean
 

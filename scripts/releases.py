@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Prometheus releases for this machine's tests and local topology, from Debian's packages.
 
 Debian ships three Prometheus generations: bookworm's 2.42 (installed by setup.sh), trixie's 2.53

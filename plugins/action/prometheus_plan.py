@@ -17,6 +17,7 @@ ARGUMENT_SPEC = {
     "scrape_configs": {"type": "list", "elements": "dict", "default": []},
     "rule_files": {"type": "dict", "default": {}},
     "schema_version": {"type": "str", "default": DEFAULT_SCHEMA_VERSION},
+    "release": {"type": "str"},
     "daemon": {"type": "dict"},
     "extra_flags": {"type": "list", "elements": "str", "default": []},
     "listen_address": {"type": "str", "default": ""},
@@ -49,7 +50,8 @@ class ActionModule(ActionBase):
                 planned = plan.plan_kubernetes(host, config, args["rule_files"], args["schema_version"],
                                                args["kubernetes"], args["kubernetes_defaults"])
             else:
-                plan.host_problems(host, args["daemon"], args["extra_flags"], args["listen_address"], args["port"])
+                plan.host_problems(host, args["daemon"], args["extra_flags"], args["listen_address"], args["port"],
+                                   args["release"], args["schema_version"])
                 planned = plan.plan_host(config, args["rule_files"], args["schema_version"], args["daemon"])
         except PromfleetError as exc:
             result.update(failed=True, msg=str(exc))

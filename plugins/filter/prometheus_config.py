@@ -43,7 +43,8 @@ def scrape_preset(preset: str | dict, version: str = DEFAULT_SCHEMA_VERSION, **o
     else:
         preset_name = preset
     try:
-        return normalize_scrape_config(presets.preset(preset_name, **options), version)
+        return normalize_scrape_config(presets.for_version(presets.preset(preset_name, **options), preset_name,
+                                                           version), version)
     except PromfleetError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

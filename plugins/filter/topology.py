@@ -30,6 +30,7 @@ _TOPOLOGY_VARS = (
     "prometheus_external_labels",
     "prometheus_federation_host",
     "prometheus_kubernetes",
+    "prometheus_version",
     "global_federation_interval",
     "ansible_connection",
     "ansible_host",
@@ -81,14 +82,14 @@ def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
 
 
 def federation_jobs(topology_data: dict, match: list, interval: str = "30s", timeout: str = "25s",
-                    scheme: str = "http") -> list:
+                    scheme: str = "http", release: str | None = None) -> list:
     """Federation scrape jobs for a global server; warns about selectors that copy everything."""
     errors, warnings = federation_match_findings(match)
     if errors:
         raise AnsibleFilterError("invalid federation selectors:\n- " + "\n- ".join(errors))
     for warning in warnings:
         Display().warning(warning)
-    return federation_scrape_configs(topology_data, match, interval, timeout, scheme)
+    return federation_scrape_configs(topology_data, match, interval, timeout, scheme, release)
 
 
 def same_machine(hostvars, hosts: list, host: str) -> list:

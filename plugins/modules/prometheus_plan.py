@@ -51,6 +51,14 @@ options:
     description: The configuration schema (C(major.minor)) the engine checks against.
     type: str
     default: "3.13"
+  release:
+    description:
+      - The Prometheus release the server runs (the roles' I(prometheus_version)). For a server on a host,
+        the preflight refuses a release the engine does not model, a O(schema_version) newer than the
+        release, and server flags the release refuses or ignores (those 3.0 removed, such as
+        C(--storage.tsdb.retention); features 3.x ignores, such as C(--enable-feature=agent); flags newer
+        than the release), naming the host, the flag and the release.
+    type: str
   daemon:
     description:
       - For a server on a host, the description the C(promfleet.federation.daemon) role runs it from

@@ -2,8 +2,9 @@
 already there. One datacenter and one global, all in one root, run in the order of this file:
 refused settings first (nothing runs yet), then the tarball install, then a switch to the binary method.
 
-The tarball is release-shaped (prometheus-2.42.0.linux-amd64/{prometheus,promtool}, made from
-Debian's binaries) and served by a local HTTP server on a free port.
+The tarball is release-shaped (prometheus-<version>.linux-amd64/{prometheus,promtool}, made from
+the 3.x release the tests run) and served, with a sha256sums.txt like upstream's, by a local HTTP
+server on a free port.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import threading
 from pathlib import Path
 
 import pytest
+import releases
 from fleet import Fleet, federated_datacenters, wait_for
 from it_support import assert_failed, assert_nothing_runs, assert_succeeded, scratch_root, tear_down
 
-VERSION = "2.42.0"
+VERSION = releases.DEFAULT
 ARCHIVE = "prometheus-%s.linux-amd64.tar.gz" % VERSION
 DATACENTER = "eu-west-1"
 
@@ -36,7 +38,11 @@ def build_release_tarball(directory: Path) -> Path:
     archive = directory / ARCHIVE
     with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
         for tool in ("prometheus", "promtool"):
-            tar.add("/usr/bin/" + tool, arcname="%s/%s" % (top, tool))
+            tar.add(releases.binary(VERSION, tool), arcname="%s/%s" % (top, tool))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    other = "%s  prometheus-%s.linux-arm64.tar.gz\n" % ("0" * 64, VERSION)
+    (directory / "sha256sums.txt").write_text(other + "%s  %s\n" % (digest, ARCHIVE))
+    (directory / "other-sums.txt").write_text(other)
     return archive
 
 
@@ -50,6 +56,7 @@ class InstallFleet:
 
     def tarball_vars(self, **overrides) -> dict:
         settings = {
+            "prometheus_version": VERSION,
             "prometheus_install_method": "tarball",
             "prometheus_tarball_url": self.url,
             "prometheus_tarball_checksum": "sha256:" + self.sha256,
@@ -57,6 +64,10 @@ class InstallFleet:
         }
         settings.update(overrides)
         return {k: v for k, v in settings.items() if v is not None}
+
+    def checksum_list(self) -> str:
+        """As the roles' default does with upstream's releases: the checksum from the release's list."""
+        return "sha256:" + self.url.rsplit("/", 1)[0] + "/sha256sums.txt"
 
     def run(self, extra_vars: dict, *args: str):
         return self.fleet.run("playbooks/site.yml", self.inventory, "-e", json.dumps(extra_vars), *args, check=False)
@@ -90,11 +101,12 @@ def install():
         tear_down(fleet, fleet.root / "inventory" / "hosts.yml")
 
 
-@pytest.mark.parametrize("checksum", ["md5:" + hashlib.md5(b"x").hexdigest(), None], ids=["md5", "missing"])
+@pytest.mark.parametrize("checksum", ["md5:" + hashlib.md5(b"x").hexdigest(), ""], ids=["md5", "empty"])
 def test_malformed_checksum_is_refused_before_any_change(install, checksum):
     run = install.run(install.tarball_vars(prometheus_tarball_checksum=checksum))
     assert_failed(run)
-    assert "prometheus_tarball_checksum must be sha256:<64 hex digits>" in run.output, run.output[-4000:]
+    assert "prometheus_tarball_checksum must be sha256:<64 hex digits> or sha256:<URL of a sha256sums.txt>" \
+        in run.output, run.output[-4000:]
     assert "host '%s'" % Fleet.server_of(DATACENTER) in run.output, run.output[-4000:]
     assert install.created() == [], run.output[-4000:]
     assert_nothing_runs(install.fleet)
@@ -109,11 +121,24 @@ def test_wrong_checksum_fails_naming_the_mismatch_and_starts_no_server(install):
     assert_nothing_runs(install.fleet)
 
 
+def test_a_checksum_list_without_the_archive_fails_naming_it_and_starts_no_server(install):
+    sums = install.url.rsplit("/", 1)[0] + "/other-sums.txt"
+    run = install.run(install.tarball_vars(prometheus_tarball_checksum="sha256:" + sums))
+    assert_failed(run)
+    assert "the checksum list %s has no line for %s" % (sums, ARCHIVE) in run.output, run.output[-4000:]
+    assert_nothing_runs(install.fleet)
+
+
 @pytest.fixture(scope="module")
 def tarball_converged(install):
-    run = install.run(install.tarball_vars())
+    run = install.run(install.tarball_vars(prometheus_tarball_checksum=install.checksum_list()))
     assert_succeeded(run)
     return run
+
+
+def test_the_checksum_read_from_the_list_is_remembered_next_to_the_archive(install, tarball_converged):
+    remembered = install.install_dir / ("prometheus-%s.tar.gz.sha256" % VERSION)
+    assert remembered.read_text().split()[1] == "sha256:" + install.sha256
 
 
 def test_tarball_install_runs_the_unpacked_binary(install, tarball_converged):
@@ -129,26 +154,26 @@ def test_tarball_install_federates(install, tarball_converged):
 
 
 def test_tarball_install_second_run_changes_nothing(install, tarball_converged):
-    run = install.run(install.tarball_vars())
+    run = install.run(install.tarball_vars(prometheus_tarball_checksum=install.checksum_list()))
     assert_succeeded(run)
     assert run.changed() == 0, "a second run changed something: %s\n%s" % (run.recap(), run.output[-6000:])
 
 
-def binary_vars(prometheus: str, promtool: str = "/usr/bin/promtool") -> dict:
+def binary_vars(prometheus: str, promtool: str = releases.binary(VERSION, "promtool")) -> dict:
     return {"prometheus_install_method": "binary",
             "prometheus_binary_path": prometheus, "prometheus_promtool_path": promtool}
 
 
 @pytest.fixture(scope="module")
 def binary_converged(install):
-    run = install.run(binary_vars("/usr/bin/prometheus"))
+    run = install.run(binary_vars(releases.binary(VERSION)))
     assert_succeeded(run)
     return run
 
 
 def test_binary_method_runs_the_given_binary(install, binary_converged):
     for host in install.fleet.hosts():
-        assert install.program_binary(host) == "/usr/bin/prometheus"
+        assert install.program_binary(host) == releases.binary(VERSION)
 
 
 def test_binary_method_federates(install, binary_converged):

@@ -1,9 +1,12 @@
-"""The config model against the real ``promtool check config`` of Debian's Prometheus 2.42.
+"""The config model against the real ``promtool check config`` of every line the tests run
+(Debian's 2.42, 2.53 and 3.x).
 
-(a) A configuration using every field the model accepts for 2.42 is accepted by both, before and
-after normalization. (b) Configurations the model rejects, one per kind of error, are rejected by
-promtool too, except the cases where the model is stricter on purpose (listed in ``STRICTER``,
-where promtool's acceptance is asserted so that the list stays true).
+(a) A configuration using every field the model accepts for 2.42 is accepted by both on every
+line, before and after normalization; so is one with the fields 3.x added, on 3.x, while 2.53
+refuses them with the model. (b) Configurations the model rejects, one per kind of error, are
+rejected by promtool too, on the lines that reject them (``ACCEPTED_FROM``), except the cases where
+the model is stricter on purpose (listed in ``STRICTER``, where promtool's acceptance is asserted
+so that the list stays true).
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from promtool import PROMTOOL
+import releases
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError
+from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import normalize_config
 
 # Debian builds Prometheus 2.42 without Kubernetes discovery (its promtool answers "field
-# kubernetes_sd_configs not found"), so kubernetes_sd_configs is checked by the model only: it is
-# taken out of what promtool sees (see ``without_kubernetes``).
+# kubernetes_sd_configs not found"), so there kubernetes_sd_configs is checked by the model only: it
+# is taken out of what promtool sees (see ``without_kubernetes``).
 KUBERNETES_SD = [{
     "role": "endpoints",
     "api_server": "https://kubernetes.example.org:6443",
@@ -138,19 +142,28 @@ def rich_config(directory: Path) -> dict:
     }
 
 
-def without_kubernetes(config: dict) -> dict:
-    """``config`` without its kubernetes_sd_configs (Debian's promtool has no Kubernetes discovery)."""
+def has_kubernetes_sd(line: str, directory: Path) -> bool:
+    rc, _output = check_config({"scrape_configs": [{"job_name": "k", "kubernetes_sd_configs": [{"role": "pod"}]}]},
+                               directory, line)
+    return rc == 0
+
+
+def without_kubernetes(config: dict, line: str, directory: Path) -> dict:
+    """``config`` without its kubernetes_sd_configs where the line's promtool has no Kubernetes discovery."""
     result = copy.deepcopy(config)
+    if has_kubernetes_sd(line, directory):
+        return result
     for section in result.get("scrape_configs", []) + result.get("alerting", {}).get("alertmanagers", []):
         section.pop("kubernetes_sd_configs", None)
     return result
 
 
-def check_config(config: dict, directory: Path) -> tuple[int, str]:
-    """Write ``config`` as JSON (which YAML reads unchanged) and run ``promtool check config``."""
-    path = directory / "prometheus.yml"
+def check_config(config: dict, directory: Path, line: str) -> tuple[int, str]:
+    """Write ``config`` as JSON (which YAML reads unchanged) and run promtool ``line``'s ``check config``."""
+    path = directory / ("prometheus-%s.yml" % line)
     path.write_text(json.dumps(config), encoding="utf-8")
-    run = subprocess.run([PROMTOOL, "check", "config", str(path)], capture_output=True, text=True, check=False)
+    run = subprocess.run([releases.promtool(line), "check", "config", str(path)], capture_output=True, text=True,
+                         check=False)
     return run.returncode, run.stdout + run.stderr
 
 
@@ -171,24 +184,72 @@ def directory(tmp_path_factory) -> Path:
     return directory
 
 
-def test_rich_config_is_accepted_by_model_and_promtool(directory):
+@pytest.mark.parametrize("line", releases.MATRIX)
+def test_rich_config_is_accepted_by_model_and_promtool(directory, line):
     config = rich_config(directory)
-    normalize_config(config)
-    rc, output = check_config(without_kubernetes(config), directory)
+    normalize_config(config, line)
+    rc, output = check_config(without_kubernetes(config, line, directory), directory, line)
     assert rc == 0, output
 
 
-def test_normalized_rich_config_is_accepted_by_promtool(directory):
-    normalized = normalize_config(rich_config(directory))
-    rc, output = check_config(without_kubernetes(normalized), directory)
+@pytest.mark.parametrize("line", releases.MATRIX)
+def test_normalized_rich_config_is_accepted_by_promtool(directory, line):
+    normalized = normalize_config(rich_config(directory), line)
+    rc, output = check_config(without_kubernetes(normalized, line, directory), directory, line)
     assert rc == 0, output
 
 
-def test_kubernetes_sd_is_missing_from_debians_promtool(directory):
-    # The reason kubernetes_sd_configs is left out above; if this fails, promtool can check it.
+def test_kubernetes_sd_is_missing_from_bookworms_promtool_and_in_sids(directory):
+    # The reason kubernetes_sd_configs is left out above for 2.42; if this fails, promtool can check it.
     rc, output = check_config({"scrape_configs": [{"job_name": "k", "kubernetes_sd_configs": [{"role": "pod"}]}]},
-                              directory)
+                              directory, "2.42")
     assert rc != 0 and "field kubernetes_sd_configs not found" in output
+    assert has_kubernetes_sd(releases.DEFAULT_LINE, directory)
+
+
+def rich_3_config(directory: Path) -> dict:
+    """The fields a 2.42-era model lacked and 3.x loads: global scrape defaults and rule offset,
+    remote_read, storage, tracing, otlp, runtime, DNS and HTTP discovery, the 3.x job fields."""
+    return {
+        "global": {"scrape_interval": "30s", "rule_query_offset": "10s", "sample_limit": 1000, "label_limit": 50,
+                   "keep_dropped_targets": 10, "scrape_protocols": ["PrometheusText1.0.0", "PrometheusText0.0.4"],
+                   "external_labels": {"data.center": "eu"}},
+        "runtime": {"gogc": 75},
+        "storage": {"tsdb": {"out_of_order_time_window": "10m"}, "exemplars": {"max_exemplars": 1000}},
+        "tracing": {"endpoint": "otel.example.org:4317", "client_type": "grpc", "sampling_fraction": 0.1,
+                    "insecure": True, "timeout": "5s"},
+        "otlp": {"promote_resource_attributes": ["service.name"]},
+        "remote_read": [{"url": "https://store.example.org/api/v1/read", "name": "lts", "read_recent": False,
+                         "required_matchers": {"job": "node"}, "remote_timeout": "1m"}],
+        "scrape_configs": [
+            {"job_name": "dns",
+             "dns_sd_configs": [{"names": ["_metrics._tcp.example.org"], "type": "SRV", "refresh_interval": "30s"}],
+             "fallback_scrape_protocol": "PrometheusText0.0.4", "always_scrape_classic_histograms": True,
+             "metric_name_validation_scheme": "legacy", "metric_name_escaping_scheme": "underscores",
+             "static_configs": [{"targets": ["a:1"], "labels": {"app.name": "x"}}]},
+            {"job_name": "http", "http_sd_configs": [{"url": "https://sd.example.org/targets",
+                                                      "refresh_interval": "1m"}],
+             "native_histogram_min_bucket_factor": 1.1,
+             "relabel_configs": [{"source_labels": ["__address__"], "target_label": "host.name"}]},
+        ],
+    }
+
+
+def test_the_fields_3_x_added_are_accepted_by_model_and_promtool_on_3_x(directory):
+    line = releases.DEFAULT_LINE
+    config = rich_3_config(directory)
+    rc, output = check_config(normalize_config(config, line), directory, line)
+    assert rc == 0, output
+
+
+@pytest.mark.parametrize("field", ["fallback_scrape_protocol", "always_scrape_classic_histograms"])
+def test_a_3_x_job_field_is_refused_by_model_and_promtool_on_2_53(directory, field):
+    config = job(**{field: rich_3_config(directory)["scrape_configs"][0][field]})
+    with pytest.raises(ConfigError, match="%s needs Prometheus 3.0 or newer, but the configuration targets 2.53"
+                       % field):
+        normalize_config(config, "2.53")
+    rc, output = check_config(config, directory, "2.53")
+    assert rc != 0 and field in output, output
 
 
 def job(**fields) -> dict:
@@ -253,17 +314,37 @@ STRICTER = {
 }
 
 
+# Cases of REJECTED that later lines load: the first line of the matrix that accepts them.
+ACCEPTED_FROM = {
+    "version_gated_field": "2.53",  # keep_dropped_targets: 2.47
+    "version_gated_top_level": "2.53",  # scrape_config_files: 2.43
+    "static_label_name": "3.0",  # UTF-8 label names
+    "external_label_name": "3.0",
+    "oauth2_without_secret": "2.53",
+}
+
+
+def rejected_by(name: str, line: str) -> bool:
+    return name not in ACCEPTED_FROM or versions.version_tuple(line) < versions.version_tuple(ACCEPTED_FROM[name])
+
+
+@pytest.mark.parametrize("line", releases.MATRIX)
 @pytest.mark.parametrize("name", sorted(REJECTED))
-def test_rejected_by_model_and_promtool(name, directory):
-    with pytest.raises(ConfigError):
-        normalize_config(REJECTED[name])
-    rc, output = check_config(REJECTED[name], directory)
-    assert rc != 0, output
+def test_rejected_by_model_and_promtool(name, directory, line):
+    rc, output = check_config(REJECTED[name], directory, line)
+    if rejected_by(name, line):
+        with pytest.raises(ConfigError):
+            normalize_config(REJECTED[name], line)
+        assert rc != 0, output
+    else:
+        normalize_config(REJECTED[name], line)
+        assert rc == 0, output
 
 
+@pytest.mark.parametrize("line", releases.MATRIX)
 @pytest.mark.parametrize("name", sorted(STRICTER))
-def test_model_is_stricter_on_purpose(name, directory):
+def test_model_is_stricter_on_purpose(name, directory, line):
     with pytest.raises(ConfigError):
-        normalize_config(STRICTER[name])
-    rc, output = check_config(STRICTER[name], directory)
+        normalize_config(STRICTER[name], line)
+    rc, output = check_config(STRICTER[name], directory, line)
     assert rc == 0, output

@@ -8,16 +8,16 @@ localhost -m`` (``fleet.run_module``).
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
+import releases
 import yaml
 from fleet import run_module
 from standalone import PrometheusProcess
 
-PROMETHEUS = shutil.which("prometheus")
+PROMETHEUS = releases.binary(releases.DEFAULT)
 MODULE = "promfleet.federation.prometheus_reload"
 
 pytestmark = pytest.mark.skipif(not PROMETHEUS, reason="needs prometheus (Debian's package)")

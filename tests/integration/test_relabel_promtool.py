@@ -88,7 +88,7 @@ def test_rules_valid_from_one_line_on(rule, line):
     if accepted_by(rule, line):
         parse_rules([rule], version=line)
     else:
-        with pytest.raises(RelabelError, match=r"2\.53|Prometheus 3|before Prometheus 3"):
+        with pytest.raises(RelabelError, match=r"Prometheus 2\.51 on|before Prometheus 3"):
             parse_rules([rule], version=line)
 
 

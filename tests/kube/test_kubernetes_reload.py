@@ -73,7 +73,7 @@ def make_pod(server, name: str, running: bool, annotation: str | None = None) ->
     core = server["core"]
     metadata = {"name": name, "labels": LABELS, "annotations": {ANNOTATION: annotation} if annotation else {}}
     core.create_namespaced_pod(NAMESPACE, {"metadata": metadata, "spec": {
-        "containers": [{"name": "prometheus", "image": "quay.io/prometheus/prometheus:v2.53.0"}]}})
+        "containers": [{"name": "prometheus", "image": "quay.io/prometheus/prometheus:v3.13.0"}]}})
     if running:
         core.patch_namespaced_pod_status(name, NAMESPACE, {"status": {
             "phase": "Running", "podIP": server["prometheus"].address,

@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import releases
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,6 +64,9 @@ class Fleet:
     globals_: list[str] = field(default_factory=lambda: ["global-a"])
     ports: dict[str, int] = field(default_factory=dict)
     extra_vars: dict = field(default_factory=dict)
+    # The Prometheus release line every server runs (default: the 3.x release), and per host.
+    release: str | None = None
+    host_releases: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -99,16 +103,24 @@ class Fleet:
             "prometheus_data_dir": str(self.root / "data") + "/{{ prometheus_instance }}",
             "prometheus_log_dir": str(self.root / "log"),
             "prometheus_report_dir": str(self.root / "report"),
+            **releases.binary_vars(self.release),
             **FAST_INTERVALS,
             **self.extra_vars,
         }
+
+    def host_vars(self, host: str) -> dict:
+        """A server's own variables: its port, and its release where it differs from the fleet's."""
+        own = {"prometheus_port": self.ports[host]}
+        if host in self.host_releases:
+            own.update(releases.binary_vars(self.host_releases[host]))
+        return own
 
     def inventory(self, datacenters: list[str] | None = None) -> dict:
         """Inventory data for ``datacenters`` (default: all of them) and the globals."""
         children = {
             group_name(dc): {
                 "vars": {"datacenter": dc},
-                "hosts": {self.server_of(dc): {"prometheus_port": self.ports[self.server_of(dc)]}},
+                "hosts": {self.server_of(dc): self.host_vars(self.server_of(dc))},
             }
             for dc in (self.datacenters if datacenters is None else datacenters)
         }
@@ -116,7 +128,7 @@ class Fleet:
             "vars": self.common_vars(),
             "children": {
                 "datacenters": {"children": children},
-                "prometheus_global": {"hosts": {g: {"prometheus_port": self.ports[g]} for g in self.globals_}},
+                "prometheus_global": {"hosts": {g: self.host_vars(g) for g in self.globals_}},
             },
         }}
 

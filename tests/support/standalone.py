@@ -15,11 +15,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+import releases
 import yaml
 from fleet import free_ports, metric, wait_for
 from it_support import scratch_root
 
-PROMETHEUS = shutil.which("prometheus")
+PROMETHEUS = releases.binary(releases.DEFAULT)
 
 
 class PrometheusProcess:

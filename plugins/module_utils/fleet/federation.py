@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import RegexError
+from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 from ansible_collections.promfleet.federation.plugins.module_utils.model.re2 import compile_go
 
 # Selectors that match every series of a server: federating them copies whole datacenters.
@@ -76,8 +77,14 @@ def federation_match_findings(selectors: list) -> tuple[list[str], list[str]]:
 
 
 def federation_scrape_configs(topology: dict, match: list, interval: str, timeout: str,
-                              scheme: str = "http") -> list[dict]:
-    """One federation scrape job per datacenter, for the global servers."""
+                              scheme: str = "http", release: str | None = None) -> list[dict]:
+    """One federation scrape job per datacenter, for the global server running ``release``."""
+    pinned = {}
+    if topology.get("mixed_versions") and release and versions.version_at_least(release, "3.0"):
+        # A 2.x global receives UTF-8 names escaped; a 3.x one pins the same escaping.
+        pinned["metric_name_validation_scheme"] = "legacy"
+        if versions.version_at_least(release, "3.4"):
+            pinned["metric_name_escaping_scheme"] = topology["mixed_versions"]["escaping"]
     jobs = []
     for dc in topology["datacenters"]:
         first = dc["servers"][0] if dc["servers"] else {}
@@ -94,5 +101,6 @@ def federation_scrape_configs(topology: dict, match: list, interval: str, timeou
                 "targets": [s["target"] for s in dc["servers"]],
                 "labels": {"datacenter": dc["name"]},
             }],
+            **pinned,
         })
     return jobs

@@ -27,6 +27,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.host.descript
     lifecycle_problem,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.kube import manifests as kube
+from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import plain, render_text
 from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import normalize_config
 
@@ -76,11 +77,32 @@ def kubernetes_rule_file_name(name: str) -> str:
     return _RULES_SUFFIX.sub(kube.RULE_FILE_SUFFIX, name)
 
 
-def host_problems(host: str, daemon: dict, extra_flags: list, listen_address: str, port) -> None:
+def release_problems(release: str, schema_version: str, flags: list) -> list:
+    """What the release cannot do with these settings: a release the engine does not model, a
+    schema newer than the release (the engine would pass fields the server refuses), flags the
+    release refuses or ignores."""
+    try:
+        versions.release_tuple(release)
+        versions.check_version(release)
+    except ConfigError as exc:
+        return ["prometheus_version %s: %s" % (release, exc)]
+    problems = []
+    if versions.version_tuple(schema_version) > versions.version_tuple(release):
+        problems.append("prometheus_schema_version %s is newer than the release %s: the engine would accept fields "
+                        "the server refuses; leave it unset or at most %s"
+                        % (schema_version, release, versions.schema_of_release(release)))
+    return problems + versions.flag_problems(list(flags or []), release)
+
+
+def host_problems(host: str, daemon: dict, extra_flags: list, listen_address: str, port,
+                  release: str | None = None, schema_version: str | None = None) -> None:
     """Settings of a server on a host that no run could succeed with: ConfigError naming the host
     and every setting."""
     install = install_problems(plain(daemon.get("install") or {}))
     problems = ["invalid settings: " + "; ".join(install)] if install else []
+    if release:
+        problems += release_problems(release, schema_version or versions.schema_of_release(release),
+                                     list(daemon.get("flags") or []))
     lifecycle = lifecycle_problem(list(extra_flags or []), listen_address, port, "prometheus_extra_flags",
                                   "Prometheus")
     if lifecycle:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.promfleet.federation.plugins.module_utils.errors import TopologyError
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, TopologyError
 from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import DEFAULTS as KUBERNETES_DEFAULTS
+from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import parse_duration
 
 # These defaults are also the defaults of the `prometheus` role (a unit test keeps them equal).
@@ -182,6 +183,7 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
         "machine": machine_key(hostvars),
         "external_labels": _external_labels(host, hostvars, own, problems),
         "verify": _verify_limits(host, hostvars, role, problems),
+        "release": _release(host, hostvars, problems),
     }
     if deployment_of(hostvars) == KUBERNETES:
         reached = _federation_url(host, hostvars["prometheus_kubernetes"], problems)
@@ -201,6 +203,43 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
                 port=None,
             )
     return server
+
+
+def _release(host: str, hostvars: dict, problems: list[str]) -> str:
+    """The Prometheus release the host runs (``prometheus_version``, the roles' default when unset),
+    which must be one the engine models."""
+    release = str(hostvars.get("prometheus_version") or versions.LTS_RELEASE)
+    try:
+        versions.release_tuple(release)
+        versions.check_version(release)
+    except ConfigError as exc:
+        problems.append("host '%s': prometheus_version %s: %s" % (host, release, exc))
+    return release
+
+
+def mixed_versions(servers: list[dict]) -> dict | None:
+    """When 2.x and 3.x servers federate together, how the 3.x globals pin metric name escaping so
+    that a UTF-8 name from a 3.x datacenter arrives under one name at every global (a 2.x global
+    can only receive it escaped); None when every server runs the same major version."""
+    majors = {s["name"]: versions.release_tuple(s["release"])[0] for s in servers if _known(s["release"])}
+    if len(set(majors.values())) < 2:
+        return None
+    old = sorted(name for name, major in majors.items() if major < 3)
+    return {
+        "escaping": "underscores",
+        "note": "the fleet mixes Prometheus 2.x (%s) and 3.x servers: the 3.x globals federate with "
+                "metric_name_validation_scheme legacy and metric_name_escaping_scheme underscores, so a UTF-8 "
+                "name from a 3.x datacenter arrives escaped (app.requests as app_requests) at every global, as a "
+                "2.x global can only receive it; lifted once every server runs 3.x" % ", ".join(old),
+    }
+
+
+def _known(release: str) -> bool:
+    try:
+        versions.check_version(release)
+        return True
+    except ConfigError:
+        return False
 
 
 def _verify_limits(host: str, hostvars: dict, role: str, problems: list[str]) -> dict:
@@ -336,6 +375,7 @@ def build_topology(
         "datacenters": datacenters,
         "globals": globals_,
         "servers": {s["name"]: s for s in servers},
+        "mixed_versions": mixed_versions(servers),
     }
 
 

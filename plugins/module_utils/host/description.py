@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-_SHA256 = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
+# sha256:<hex>, or sha256:<URL of a checksum list> (a release's sha256sums.txt).
+_SHA256 = re.compile(r"^sha256:([0-9a-fA-F]{64}|(https?|file)://\S+)$")
 LIFECYCLE_FLAG = "--web.enable-lifecycle"
 WEB_CONFIG_FLAG = "--web.config.file="
 _LOOPBACK = re.compile(r"^(localhost|::1|\[::1\]|127\.\d+\.\d+\.\d+)$")
@@ -24,7 +25,7 @@ def install_problems(install: dict) -> list:
                         % hints.get("archive_url", "archive_url"))
     checksum = install.get("archive_checksum") or ""
     if not _SHA256.match(str(checksum)):
-        problems.append('%s must be sha256:<64 hex digits> (got "%s")'
+        problems.append('%s must be sha256:<64 hex digits> or sha256:<URL of a sha256sums.txt> (got "%s")'
                         % (hints.get("archive_checksum", "archive_checksum"), checksum))
     return problems
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -131,6 +132,52 @@ def sha256_of(path: str) -> str | None:
     return "sha256:" + digest.hexdigest()
 
 
+def _checksum_list(checksum: str) -> str | None:
+    """The URL of ``sha256:<URL>`` (a release's ``sha256sums.txt``), None for ``sha256:<hex>``."""
+    rest = checksum[len("sha256:"):] if checksum.lower().startswith("sha256:") else ""
+    return rest if re.match(r"^(https?|file)://", rest) else None
+
+
+def _fetch(url: str) -> bytes:
+    from ansible.module_utils.urls import open_url
+
+    try:
+        return open_url(url, timeout=DOWNLOAD_TIMEOUT, http_agent="promfleet.federation").read()
+    except Exception as exc:  # noqa: BLE001 - urllib raises many types; the message names the URL
+        raise DaemonError("cannot download %s: %s" % (url, exc)) from None
+
+
+def expected_checksum(spec: dict) -> str:
+    """``sha256:<hex>`` the archive must have: given, or read from the checksum list ``sha256:<URL>``
+    names (the line of the archive's file name). A list once read is remembered next to the archive
+    (``<archive>.sha256``), so a converged machine does not fetch it again."""
+    source = _checksum_list(spec["checksum"])
+    if source is None:
+        return spec["checksum"]
+    remembered = spec["path"] + ".sha256"
+    try:
+        with open(remembered, encoding="utf-8") as handle:
+            known_source, known = handle.read().split()
+        if known_source == source:
+            return known
+    except (OSError, ValueError):
+        pass
+    name = spec["url"].rstrip("/").rsplit("/", 1)[-1]
+    for line in _fetch(source).decode("utf-8", "replace").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1].lstrip("*") == name and re.match(r"^[0-9a-fA-F]{64}$", fields[0]):
+            return "sha256:" + fields[0].lower()
+    raise DaemonError("the checksum list %s has no line for %s; set %s to sha256:<64 hex digits> of the archive"
+                      % (source, name, spec["hint"]))
+
+
+def _remember_checksum(spec: dict, checksum: str) -> None:
+    source = _checksum_list(spec["checksum"])
+    if source is not None:
+        files.atomic_write(spec["path"] + ".sha256", ("%s %s\n" % (source, checksum)).encode(),
+                           files.resolve_attributes(None, None, "0644"))
+
+
 def _download(url: str, path: str, checksum: str, hint: str) -> None:
     """Download ``url`` to ``path`` (atomically) when its sha256 is ``checksum``; DaemonError naming
     both checksums otherwise, and nothing is kept."""
@@ -224,7 +271,8 @@ class Machine:
         spec = self.params["archive"]
         if not spec:
             return False
-        stale = (sha256_of(spec["path"]) or "").lower() != spec["checksum"].lower()
+        checksum = expected_checksum(spec)
+        stale = (sha256_of(spec["path"]) or "").lower() != checksum.lower()
         broken = not all(os.access(binary, os.X_OK) for binary in self.params["binaries"])
         if not stale and not broken:
             return False
@@ -232,8 +280,9 @@ class Machine:
             if not os.path.isdir(directory):
                 self.act("created %s" % directory, os.makedirs, directory, 0o755)
         if stale:
-            self.act("downloaded %s (%s)" % (spec["url"], spec["checksum"]), _download, spec["url"], spec["path"],
-                     spec["checksum"], spec["hint"])
+            self.act("downloaded %s (%s)" % (spec["url"], checksum), _download, spec["url"], spec["path"],
+                     checksum, spec["hint"])
+            self.act("remembered the checksum of %s" % spec["path"], _remember_checksum, spec, checksum)
         self.act("unpacked %s into %s" % (spec["path"], spec["unpack_dir"]), _unpack, spec["path"], spec["unpack_dir"])
         return self.check_mode
 

@@ -81,7 +81,7 @@ STATEFULSET_NAME_MAX = 52
 DEFAULTS = {
     "namespace": None,
     "name": None,
-    "image": "quay.io/prometheus/prometheus:v2.53.0",
+    "image": "quay.io/prometheus/prometheus:v3.13.0",
     "image_pull_policy": "IfNotPresent",
     "workload": "Deployment",
     "storage_size": "10Gi",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import PresetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model.versions import version_at_least
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 IN_CLUSTER_TLS = {"ca_file": SERVICE_ACCOUNT_DIR + "/ca.crt"}
@@ -173,6 +174,20 @@ PRESETS = {
     "kubernetes_pods": kubernetes_pods,
     "kubernetes_service": kubernetes_service,
 }
+
+
+# Presets whose targets are anyone's applications: from 3.0 a target that answers without a
+# Content-Type (or with text/html) is down unless the job names a fallback protocol.
+ANY_APPLICATION = ("kubernetes_service_endpoints", "kubernetes_pods", "kubernetes_service")
+FALLBACK_SCRAPE_PROTOCOL = "PrometheusText0.0.4"
+
+
+def for_version(config: dict, preset_name: str | None, version: str) -> dict:
+    """The preset's config as release line ``version`` needs it: from 3.0 the presets that scrape
+    anyone's applications set ``fallback_scrape_protocol`` (unless the config sets it)."""
+    if preset_name in ANY_APPLICATION and version_at_least(version, "3.0") and "fallback_scrape_protocol" not in config:
+        return dict(config, fallback_scrape_protocol=FALLBACK_SCRAPE_PROTOCOL)
+    return config
 
 
 def preset(preset_name: str, **options) -> dict:

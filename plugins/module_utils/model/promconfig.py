@@ -16,7 +16,6 @@ Checked against ``promtool check config`` of Debian's Prometheus 2.42.0, 2.53.3 
 
 from __future__ import annotations
 
-import copy
 import difflib
 import functools
 import re
@@ -79,6 +78,16 @@ _RELABEL_LISTS = ("relabel_configs", "metric_relabel_configs", "write_relabel_co
 # Each schema maps a field to (checker, version that introduced it or None[, version that removed
 # it]). A checker is called as checker(value, where, version) with ``where`` naming the field, and
 # raises ConfigError.
+
+
+def _copy(value):
+    """A copy of a configuration tree (mappings, lists, scalars): what ``copy.deepcopy`` gives for
+    YAML data, several times faster on a job with thousands of targets."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def _fail(where: str, message: str) -> ConfigError:
@@ -275,8 +284,10 @@ def _oauth2(value, where, version):
         raise _fail(where, "client_id is required")
     if value.get("client_secret") and value.get("client_secret_file"):
         raise _fail(where, "client_secret and client_secret_file are exclusive; keep one of them")
-    if not value.get("client_secret") and not value.get("client_secret_file"):
-        raise _fail(where, "client_secret or client_secret_file is required")
+    # Optional since prometheus/common made it so (measured: 2.42 refuses, 2.53 accepts; taken at 2.50).
+    if not value.get("client_secret") and not value.get("client_secret_file") and not version_at_least(version, "2.50"):
+        raise _fail(where, "client_secret or client_secret_file is required before Prometheus 2.50 (the configuration "
+                           "targets %s)" % version)
     if not value.get("token_url"):
         raise _fail(where, "token_url is required")
 
@@ -312,6 +323,19 @@ OAUTH2_SCHEMA = {
     "tls_config": (_tls_config, None),
     "proxy_url": (_url, None),
 }
+
+
+def _http_headers(value, where, version):
+    if not isinstance(value, dict):
+        raise _fail(where, "must be a mapping of header names to {values, secrets, files}, got %r" % (value,))
+    for name, spec in value.items():
+        _check_fields(spec, HTTP_HEADER_SCHEMA, "http header", _sub(where, name), version)
+
+
+HTTP_HEADER_SCHEMA = {"values": (_list_of(_str), None), "secrets": (_list_of(_str), None),
+                      "files": (_list_of(_str), None)}
+
+
 HTTP_CLIENT_SCHEMA = {
     "basic_auth": (_basic_auth, None),
     "authorization": (_authorization, None),
@@ -325,19 +349,8 @@ HTTP_CLIENT_SCHEMA = {
     "proxy_connect_header": (_proxy_connect_header, "2.43"),
     "follow_redirects": (_bool, None),
     "enable_http2": (_bool, None),
-    "http_headers": (lambda v, w, ver: _http_headers(v, w, ver), "2.55"),
+    "http_headers": (_http_headers, "2.55"),
 }
-
-
-def _http_headers(value, where, version):
-    if not isinstance(value, dict):
-        raise _fail(where, "must be a mapping of header names to {values, secrets, files}, got %r" % (value,))
-    for name, spec in value.items():
-        _check_fields(spec, HTTP_HEADER_SCHEMA, "http header", _sub(where, name), version)
-
-
-HTTP_HEADER_SCHEMA = {"values": (_list_of(_str), None), "secrets": (_list_of(_str), None),
-                      "files": (_list_of(_str), None)}
 
 
 def _check_http_client(obj: dict, where: str) -> None:
@@ -618,7 +631,7 @@ def normalize_scrape_config(
             % (timeout_text, interval_what),
         )
 
-    out = copy.deepcopy(job)
+    out = _copy(job)
     _normalize_relabel(job, out, ("relabel_configs", "metric_relabel_configs"), prefix, version)
     return out
 
@@ -696,6 +709,8 @@ REMOTE_WRITE_SCHEMA = dict(
     },
     **HTTP_CLIENT_SCHEMA,
 )
+
+
 def _api_version(value, where, version):
     _one_of("v1", "v2")(value, where, version)
     if value == "v1" and version_at_least(version, "3.0"):
@@ -743,7 +758,7 @@ def _normalize_remote_write(value, version: str) -> list:
         _check_http_client(item, where)
         if item.get("sigv4") and any(item.get(f) for f in ("basic_auth", "authorization", "oauth2")):
             raise _fail(where, "sigv4 and the other ways to authenticate are exclusive; use only one")
-        out = copy.deepcopy(item)
+        out = _copy(item)
         _normalize_relabel(item, out, ("write_relabel_configs",), where, version)
         result.append(out)
     return result
@@ -751,14 +766,14 @@ def _normalize_remote_write(value, version: str) -> list:
 
 def _normalize_alerting(value, version: str) -> dict:
     _check_fields(value, ALERTING_SCHEMA, "alerting config", "alerting", version)
-    out = copy.deepcopy(value)
+    out = _copy(value)
     _normalize_relabel(value, out, ("alert_relabel_configs",), "alerting", version)
     managers = []
     for index, item in enumerate(value.get("alertmanagers") or []):
         where = "alerting.alertmanagers[%d]" % index
         _check_fields(item, ALERTMANAGER_SCHEMA, "alertmanager config", where, version)
         _check_http_client(item, where)
-        manager = copy.deepcopy(item)
+        manager = _copy(item)
         _normalize_relabel(item, manager, ("relabel_configs",), where, version)
         managers.append(manager)
     if value.get("alertmanagers") is not None:
@@ -779,8 +794,8 @@ REMOTE_READ_SCHEMA = dict(
     **HTTP_CLIENT_SCHEMA,
 )
 STORAGE_SCHEMA = {
-    "tsdb": (lambda v, w, ver: _check_fields(v, {"out_of_order_time_window": (_duration, None)}, "tsdb config",
-                                              w, ver), None),
+    "tsdb": (lambda v, w, ver: _check_fields(v, {"out_of_order_time_window": (_duration, None)}, "tsdb config", w,
+                                             ver), None),
     "exemplars": (lambda v, w, ver: _check_fields(v, {"max_exemplars": (_uint, None)}, "exemplars config", w, ver),
                   None),
 }
@@ -842,7 +857,7 @@ def normalize_config(config: dict, version: str = DEFAULT_SCHEMA_VERSION) -> dic
     if not isinstance(config, dict):
         raise ConfigError("the configuration must be a mapping (prometheus.yml), got %r" % (config,))
     _check_fields(config, TOP_LEVEL_SCHEMA, "Prometheus configuration", "", version)
-    out = copy.deepcopy(config)
+    out = _copy(config)
     global_config = config.get("global") or {}
     if config.get("scrape_configs") is not None:
         seen: dict = {}

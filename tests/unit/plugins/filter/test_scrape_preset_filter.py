@@ -36,3 +36,19 @@ def test_a_mapping_names_its_preset_so_that_a_list_can_be_mapped():
     assert job["job_name"] == "cart"
     assert {"source_labels": ["__meta_kubernetes_service_port_number"], "action": "keep", "regex": "8080"}.items() <= \
         job["relabel_configs"][1].items()
+
+
+@pytest.mark.parametrize("name", ["kubernetes_pods", "kubernetes_service_endpoints"])
+def test_on_3_x_the_presets_of_anyones_applications_fall_back_to_the_text_format(name):
+    # 3.x marks a target down when it answers without a Content-Type, unless the job names a fallback.
+    assert scrape_preset(name, version="3.5")["fallback_scrape_protocol"] == "PrometheusText0.0.4"
+    assert "fallback_scrape_protocol" not in scrape_preset(name, version="2.53")
+
+
+def test_the_custom_service_preset_falls_back_too():
+    job = scrape_preset({"preset": "kubernetes_service", "name": "billing"}, version="3.13")
+    assert job["fallback_scrape_protocol"] == "PrometheusText0.0.4"
+
+
+def test_presets_of_exporters_that_set_their_content_type_have_no_fallback():
+    assert "fallback_scrape_protocol" not in scrape_preset("kubernetes_nodes", version="3.5")

@@ -96,6 +96,7 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "machine": "10.0.2.1",
         "external_labels": {"datacenter": "us-east", "replica": "us1"},
         "verify": {"max_age": 0.0, "wait": 5},
+        "release": "3.13.0",
     }
 
 
@@ -188,6 +189,7 @@ def test_an_inventory_without_the_topology_groups_is_an_empty_topology(hostvars_
         "datacenters": [],
         "globals": [],
         "servers": {},
+        "mixed_versions": None,
     }
 
 

@@ -76,6 +76,7 @@ US1 = {
     "machine": "10.1.0.1",
     "external_labels": {"datacenter": "us-east", "replica": "us1"},
     "verify": {"max_age": 0.0, "wait": 5},
+    "release": "3.13.0",
 }
 US2 = {
     "name": "us2",
@@ -94,6 +95,7 @@ US2 = {
     "machine": "10.1.0.2",
     "external_labels": {"env": "prod", "datacenter": "us-east", "replica": "us2"},
     "verify": {"max_age": 0.0, "wait": 5},
+    "release": "3.13.0",
 }
 EU1 = {
     "name": "eu1",
@@ -112,6 +114,7 @@ EU1 = {
     "machine": "eu1.example.net",
     "external_labels": {"datacenter": "eu-west", "replica": "eu1"},
     "verify": {"max_age": 0.0, "wait": 5},
+    "release": "3.13.0",
 }
 G1 = {
     "name": "g1",
@@ -131,6 +134,7 @@ G1 = {
     "external_labels": {"replica": "g1"},
     # two federation intervals (30 s by default) fresh, waited for up to three plus 10 s
     "verify": {"max_age": 60.0, "wait": 100},
+    "release": "3.13.0",
 }
 
 
@@ -144,6 +148,7 @@ def test_two_datacenters_and_one_global_give_the_full_topology_with_datacenters_
         ],
         "globals": [G1],
         "servers": {"us1": US1, "us2": US2, "eu1": EU1, "g1": G1},
+        "mixed_versions": None,
     }
 
 
@@ -174,6 +179,7 @@ def test_an_inventory_with_no_datacenters_and_no_globals_is_an_empty_topology_no
         "datacenters": [],
         "globals": [],
         "servers": {},
+        "mixed_versions": None,
     }
 
 

@@ -22,13 +22,19 @@ def test_a_tarball_install_needs_a_url_and_a_sha256_checksum():
     problems = install_problems({"method": "tarball", "archive_url": "", "archive_checksum": "md5:abc", "hints": HINTS})
     assert problems == [
         "prometheus_tarball_url is empty; the tarball method needs the URL of a release archive",
-        'prometheus_tarball_checksum must be sha256:<64 hex digits> (got "md5:abc")',
+        "prometheus_tarball_checksum must be sha256:<64 hex digits> or sha256:<URL of a sha256sums.txt> "
+        '(got "md5:abc")',
     ]
+
+
+def test_a_checksum_list_url_is_a_valid_checksum():
+    assert install_problems({"method": "tarball", "archive_url": "http://x/p.tar.gz",
+                             "archive_checksum": "sha256:https://x/sha256sums.txt", "hints": HINTS}) == []
 
 
 def test_without_hints_the_fields_are_named():
     assert install_problems({"method": "tarball", "archive_url": "u"}) == [
-        'archive_checksum must be sha256:<64 hex digits> (got "")']
+        'archive_checksum must be sha256:<64 hex digits> or sha256:<URL of a sha256sums.txt> (got "")']
 
 
 def test_the_lifecycle_api_is_refused_beyond_loopback_without_a_web_config():

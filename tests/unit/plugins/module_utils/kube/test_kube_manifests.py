@@ -61,7 +61,7 @@ def test_normalize_options_fills_every_default():
     assert normalize_options(BASE) == {
         "namespace": "monitoring",
         "name": "prom-eu1",
-        "image": "quay.io/prometheus/prometheus:v2.53.0",
+        "image": "quay.io/prometheus/prometheus:v3.13.0",
         "image_pull_policy": "IfNotPresent",
         "workload": "Deployment",
         "storage_size": None,
@@ -184,7 +184,7 @@ def test_a_statefulset_name_must_leave_room_for_the_revision_hash():
 def test_image_must_be_an_image_reference():
     assert error_of({**BASE, "image": "prometheus latest"}) == (
         "prometheus_kubernetes.image is 'prometheus latest'; it must be an image reference like "
-        "'quay.io/prometheus/prometheus:v2.53.0'"
+        "'quay.io/prometheus/prometheus:v3.13.0'"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import PresetError
+from ansible_collections.promfleet.federation.plugins.module_utils.model import presets
 from ansible_collections.promfleet.federation.plugins.module_utils.model.presets import (
     PRESETS,
     go_quote_meta,
@@ -256,3 +257,8 @@ def test_go_quote_meta_escapes_what_go_escapes():
     assert go_quote_meta("a.b+c*d?e(f)g|h[i]j{k}l^m$n\\o-p_q") == (
         "a\\.b\\+c\\*d\\?e\\(f\\)g\\|h\\[i\\]j\\{k\\}l\\^m\\$n\\\\o-p_q"
     )
+
+
+def test_a_fallback_protocol_the_config_sets_is_kept_on_3_x():
+    config = {"job_name": "pods", "fallback_scrape_protocol": "OpenMetricsText1.0.0"}
+    assert presets.for_version(config, "kubernetes_pods", "3.5") == config

@@ -341,8 +341,6 @@ FIELD_ERRORS = [
      'job "node": basic_auth and authorization are exclusive; use only one way to authenticate'),
     ("oauth2_without_client_id", job(oauth2={"client_secret": "s", "token_url": "http://t"}),
      'job "node": oauth2: client_id is required'),
-    ("oauth2_without_secret", job(oauth2={"client_id": "c", "token_url": "http://t"}),
-     'job "node": oauth2: client_secret or client_secret_file is required'),
     ("oauth2_without_token_url", job(oauth2={"client_id": "c", "client_secret": "s"}),
      'job "node": oauth2: token_url is required'),
     ("tls_min_version", job(tls_config={"min_version": "TLS14"}),
@@ -429,6 +427,9 @@ def test_scrape_field_error(config, message):
 
 # Errors of 2.42 that later lines do not make (their 3.x answers follow the table).
 FIELD_ERRORS_OF_2_42 = [
+    ("oauth2_without_secret", job(oauth2={"client_id": "c", "token_url": "http://t"}),
+     'job "node": oauth2: client_secret or client_secret_file is required before Prometheus 2.50 (the configuration '
+     "targets 2.42)"),
     ("static_label_name", job(static_configs=[{"targets": ["a:1"], "labels": {"a-b": "x"}}]),
      "job \"node\": static_configs[0].labels: 'a-b' is not a valid label name in Prometheus 2.42 "
      "(letters, digits and _, not starting with a digit)"),
@@ -442,6 +443,11 @@ FIELD_ERRORS_OF_2_42 = [
                          ids=[c[0] for c in FIELD_ERRORS_OF_2_42])
 def test_scrape_field_error_of_2_42(config, message):
     assert error_of(normalize_scrape_config, config, "2.42") == message
+
+
+def test_oauth2_without_a_secret_is_accepted_from_2_50():
+    config = job(oauth2={"client_id": "c", "token_url": "http://t"})
+    assert normalize_scrape_config(config, "2.50") == config
 
 
 def test_static_label_name_with_a_dash_is_accepted_by_3_x():
