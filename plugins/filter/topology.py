@@ -32,6 +32,7 @@ _TOPOLOGY_VARS = (
     "prometheus_kubernetes",
     "prometheus_version",
     "global_federation_interval",
+    "datacenter_scrape_interval",
     "ansible_connection",
     "ansible_host",
     "inventory_hostname",

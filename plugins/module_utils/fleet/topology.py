@@ -29,7 +29,11 @@ DEFAULT_FEDERATION_INTERVAL = "30s"
 FRESHNESS_INTERVALS = 2
 WAIT_INTERVALS = 3
 WAIT_START_SECONDS = 10
-# How long a check waits for a datacenter server to answer.
+# The default of the datacenter role's datacenter_scrape_interval.
+DEFAULT_DATACENTER_SCRAPE_INTERVAL = "15s"
+# How long a check waits for a datacenter server to answer and scrape every target once: a new
+# target appears at the next discovery update (every 5 s) and is scraped within one interval.
+DISCOVERY_UPDATE_SECONDS = 5
 DATACENTER_WAIT_SECONDS = 5
 
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "")
@@ -247,7 +251,12 @@ def _verify_limits(host: str, hostvars: dict, role: str, problems: list[str]) ->
     than FRESHNESS_INTERVALS federation intervals (``max_age``, seconds; 0 for a datacenter server,
     which federates nothing), and the check waits up to ``wait`` seconds for it."""
     if role != "global":
-        return {"max_age": 0.0, "wait": DATACENTER_WAIT_SECONDS}
+        try:
+            scrape = parse_duration(str(hostvars.get("datacenter_scrape_interval",
+                                                     DEFAULT_DATACENTER_SCRAPE_INTERVAL))) / 1000.0
+        except ValueError:
+            scrape = 0.0  # the engine refuses it in the server's plan, naming the job
+        return {"max_age": 0.0, "wait": int(DATACENTER_WAIT_SECONDS + DISCOVERY_UPDATE_SECONDS + scrape)}
     raw = hostvars.get("global_federation_interval", DEFAULT_FEDERATION_INTERVAL)
     try:
         interval = parse_duration(str(raw)) / 1000.0

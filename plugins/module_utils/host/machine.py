@@ -229,6 +229,20 @@ def _unpack(archive: str, directory: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _missing_parents(paths: list) -> list:
+    """The directories above ``paths`` that do not exist yet, outermost first (root, 0755), so that a
+    fresh machine gets e.g. /etc/promfleet before /etc/promfleet/supervisor."""
+    missing: list = []
+    for path in paths:
+        parent = os.path.dirname(os.path.abspath(path))
+        chain = []
+        while parent and not os.path.isdir(parent) and parent not in missing:
+            chain.append(parent)
+            parent = os.path.dirname(parent)
+        missing.extend(reversed(chain))
+    return [{"path": path, "mode": "0755"} for path in missing if path not in paths]
+
+
 def _group_exists(group: str) -> bool:
     return files.group_id(group, missing_ok=True) is not None
 
@@ -322,9 +336,10 @@ class Machine:
         """supervisord running; a private one also gets its directories and configuration first."""
         spec = self.params["supervisord"]
         if spec["private"]:
-            self.directories([{"path": os.path.dirname(spec["conf"]), "mode": "0750"},
-                              {"path": spec["program_dir"], "mode": "0750"},
-                              {"path": spec["run_dir"], "mode": "0755"}])
+            own = [{"path": os.path.dirname(spec["conf"]), "mode": "0750"},
+                   {"path": spec["program_dir"], "mode": "0750"},
+                   {"path": spec["run_dir"], "mode": "0755"}]
+            self.directories(_missing_parents([d["path"] for d in own]) + own)
             data = definitions.supervisord_conf(spec["run_dir"], spec["log_dir"], spec["program_dir"]).encode("utf-8")
             attributes = files.FileAttributes(0, 0, 0o640)
             why = files.needs_write(spec["conf"], data, attributes)

@@ -95,7 +95,7 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "url": "http://10.0.2.1:9191",
         "machine": "10.0.2.1",
         "external_labels": {"datacenter": "us-east", "replica": "us1"},
-        "verify": {"max_age": 0.0, "wait": 5},
+        "verify": {"max_age": 0.0, "wait": 25},
         "release": "3.13.0",
     }
 

@@ -75,7 +75,7 @@ US1 = {
     "url": "http://10.1.0.1:9090",
     "machine": "10.1.0.1",
     "external_labels": {"datacenter": "us-east", "replica": "us1"},
-    "verify": {"max_age": 0.0, "wait": 5},
+    "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
 }
 US2 = {
@@ -94,7 +94,7 @@ US2 = {
     "url": "http://10.1.0.2:9191",
     "machine": "10.1.0.2",
     "external_labels": {"env": "prod", "datacenter": "us-east", "replica": "us2"},
-    "verify": {"max_age": 0.0, "wait": 5},
+    "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
 }
 EU1 = {
@@ -113,7 +113,7 @@ EU1 = {
     "url": "http://eu1.example.net:9090",
     "machine": "eu1.example.net",
     "external_labels": {"datacenter": "eu-west", "replica": "eu1"},
-    "verify": {"max_age": 0.0, "wait": 5},
+    "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
 }
 G1 = {
@@ -803,3 +803,10 @@ def test_prometheus_kubernetes_must_be_a_mapping():
     assert problems_of({"dc_eu": ["eu-k8s"]}, ["g1"], hostvars) == [
         "host 'eu-k8s': prometheus_kubernetes must be a mapping (kubeconfig, context, namespace, federation_url, "
         "...), got str"]
+
+
+def test_a_datacenter_server_is_waited_for_long_enough_to_scrape_a_new_target_once():
+    # answer (5 s) + the next discovery update (5 s) + one scrape interval
+    hostvars = {"h1": host("h1", datacenter="dc", datacenter_scrape_interval="2s"), **GLOBAL}
+    result = build_topology({"dc_1": ["h1"]}, ["g1"], hostvars)
+    assert result["servers"]["h1"]["verify"] == {"max_age": 0.0, "wait": 12}

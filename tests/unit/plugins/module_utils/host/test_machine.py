@@ -83,3 +83,20 @@ def test_check_mode_shows_the_private_supervisord_it_would_set_up_and_creates_no
     assert "files = %s/*.conf" % (tmp_path / "supervisor" / "programs") in step.diffs[-1]["after"]
     assert step.done[-1] == "started supervisord -c %s" % conf
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_private_supervisord_on_a_fresh_machine_gets_the_directories_above_its_own(tmp_path, monkeypatch):
+    # /etc/promfleet does not exist on a fresh machine: it comes before /etc/promfleet/supervisor.
+    monkeypatch.setattr(machine.service, "systemd_runs", lambda: False)
+    monkeypatch.setattr(machine.service.Supervisord, "running", lambda self: True)
+    etc = tmp_path / "etc" / "promfleet"
+    params = {"service_manager": "auto", "supervisord": {
+        "private": True, "conf": str(etc / "supervisor" / "supervisord.conf"),
+        "program_dir": str(etc / "supervisor" / "programs"), "run_dir": str(tmp_path / "run" / "promfleet"),
+        "log_dir": str(tmp_path / "log")}}
+    step = machine.Machine(params, check_mode=False)
+    step.supervisord()
+    assert step.done[:4] == ["created %s" % (tmp_path / "etc"), "created %s" % etc, "created %s" % (tmp_path / "run"),
+                             "created %s" % (etc / "supervisor")]
+    assert (etc / "supervisor" / "supervisord.conf").is_file()
+    assert oct((tmp_path / "etc").stat().st_mode & 0o777) == "0o755"
