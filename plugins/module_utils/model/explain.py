@@ -24,13 +24,13 @@ _WITH_SUBOPTIONS = ("basic_auth", "authorization", "oauth2", "global_config")
 _LISTS_WITH_SUBOPTIONS = ("static_configs", "file_sd_configs")
 
 
-def _check_label_set(labels: object, index: int) -> dict:
+def _check_label_set(labels: object, index: int, what: str = "labels") -> dict:
     if not isinstance(labels, dict):
-        raise LabelSetError("labels[%d] must be a mapping of label names to strings, got %r" % (index, labels))
+        raise LabelSetError("%s[%d] must be a mapping of label names to strings, got %r" % (what, index, labels))
     for name, value in labels.items():
         if not isinstance(value, str):
             raise LabelSetError(
-                "labels[%d]: the value of %s must be a string, got %r (quote it)" % (index, name, value)
+                "%s[%d]: the value of %s must be a string, got %r (quote it)" % (what, index, name, value)
             )
     return labels
 
@@ -120,5 +120,7 @@ def explain_scrape_config(params: dict) -> dict:
     )
     result = {"scrape_config": _redact_job(config)}
     if params.get("discovered_targets") is not None:
-        result["targets"] = simulate_targets(config, params["discovered_targets"], global_config, version)
+        discovered = [_check_label_set(labels, index, "discovered_targets")
+                      for index, labels in enumerate(params["discovered_targets"])]
+        result["targets"] = simulate_targets(config, discovered, global_config, version)
     return result

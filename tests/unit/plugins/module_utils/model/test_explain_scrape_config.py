@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, PresetError
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, LabelSetError, PresetError
 from ansible_collections.promfleet.federation.plugins.module_utils.model.explain import explain_scrape_config
 from ansible_collections.promfleet.federation.plugins.modules.scrape_config import argument_spec
 
@@ -204,3 +204,14 @@ def test_static_groups_without_secrets_come_back_as_given_in_the_job_order():
         ("job_name", "node"), ("scrape_interval", "15s"), ("metrics_path", "/m"),
         ("basic_auth", {"username": "u", "password": "<redacted>"}),
         ("static_configs", [{"targets": ["a:1"], "labels": {"zone": "eu"}}])]
+
+
+@pytest.mark.parametrize(("targets", "message"), [
+    ([{"__address__": "a:1"}, {"__address__": 9100}],
+     "discovered_targets[1]: the value of __address__ must be a string, got 9100 (quote it)"),
+    (["a:1"], "discovered_targets[0] must be a mapping of label names to strings, got 'a:1'"),
+])
+def test_a_discovered_target_that_is_not_a_label_set_fails_naming_it(targets, message):
+    with pytest.raises(LabelSetError) as caught:
+        explain_scrape_config(params(job_name="j", discovered_targets=targets))
+    assert str(caught.value) == message
