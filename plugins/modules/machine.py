@@ -47,7 +47,10 @@ options:
         type: str
         required: true
       checksum:
-        description: Its checksum, C(sha256:<64 hex digits>); a download with another one fails and is not kept.
+        description:
+          - Its checksum, C(sha256:<64 hex digits>), or C(sha256:<URL>) of a checksum list with a line for the
+            archive's file name (read once, remembered next to the archive); a download with another checksum
+            fails and is not kept.
         type: str
         required: true
       path:
@@ -67,6 +70,27 @@ options:
     type: list
     elements: path
     default: []
+  package_choice:
+    description:
+      - The auto install method. The distribution's O(package_choice.packages) replace O(packages) and
+        O(archive) when their candidate versions are of release line O(package_choice.line), and
+        O(package_choice.binaries) maps the archive's paths in O(binaries) to theirs; otherwise the archive
+        stays. Decided at every run.
+    type: dict
+    suboptions:
+      packages:
+        description: The packages that carry the daemon.
+        type: list
+        elements: str
+        required: true
+      line:
+        description: The release line (C(major.minor)) their candidates must be of.
+        type: str
+        required: true
+      binaries:
+        description: The archive's paths of the binaries mapped to the packages' paths.
+        type: dict
+        required: true
   binaries_hint:
     description: What to do when O(binaries) do not run, for the message.
     type: str

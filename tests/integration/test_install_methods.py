@@ -209,3 +209,37 @@ def test_missing_binary_stops_every_server_of_the_machine_before_any_change(two_
     created = sorted(name for name in ("etc", "data", "log", "supervisor") if (fleet.root / name).exists())
     assert created == [], "the failed install still let other servers write %s:\n%s" % (created, run.output[-4000:])
     assert_nothing_runs(fleet)
+
+
+def test_auto_installs_the_archive_where_the_distribution_lacks_the_line(install, binary_converged):
+    # Debian bookworm's candidate is 2.42: for 3.x, auto falls back to the release archive.
+    run = install.run(install.tarball_vars(prometheus_install_method="auto",
+                                           prometheus_tarball_checksum=install.checksum_list()))
+    assert_succeeded(run)
+    unpacked = install.install_dir / ("prometheus-%s" % VERSION) / "prometheus"
+    for host in install.fleet.hosts():
+        assert install.program_binary(host) == str(unpacked)
+
+
+@pytest.fixture
+def auto_on_the_distributions_line():
+    fleet = Fleet(scratch_root("install-auto-package"), datacenters=[DATACENTER], release="2.42")
+    yield fleet
+    tear_down(fleet, fleet.root / "inventory" / "hosts.yml", always=False)
+
+
+def test_auto_takes_the_distributions_package_where_it_carries_the_line(auto_on_the_distributions_line):
+    # Debian bookworm's candidate is 2.42.0 (installed by setup): auto takes it and downloads nothing
+    # (the default tarball URL, on github.com, cannot be reached from here).
+    fleet = auto_on_the_distributions_line
+    settings = {"prometheus_install_method": "auto", "prometheus_version": "2.42.0",
+                "prometheus_install_dir": str(fleet.root / "opt")}
+    run = fleet.run("playbooks/site.yml", None, "-e", json.dumps(settings), check=False)
+    assert_succeeded(run)
+    for host in fleet.hosts():
+        conf = fleet.root / "supervisor" / "programs" / ("promfleet-%s.conf" % host)
+        (command,) = [line for line in conf.read_text().splitlines() if line.startswith("command=")]
+        assert shlex.split(command[len("command="):])[0] == "/usr/bin/prometheus"
+    assert not (fleet.root / "opt").exists()
+    assert wait_for(lambda: federated_datacenters(fleet.url(fleet.globals_[0])) == {DATACENTER}, timeout=30,
+                    what="%s at the global" % DATACENTER)

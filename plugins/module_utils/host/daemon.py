@@ -329,8 +329,22 @@ class Converge:
         }
 
 
+def choose_install(params: dict) -> None:
+    """The auto install method (``machine.package_choice``): when the distribution's packages are of
+    the release line, install them instead of the archive, and run their binaries (``params`` is
+    changed in place); otherwise the archive stays."""
+    paths = machine.choose_packages(params.get("machine") or {})
+    if not paths:
+        return
+    params["binary"] = paths.get(params["binary"], params["binary"])
+    for spec in [params.get("config") or {}] + list(params.get("files") or []):
+        if spec.get("checker"):
+            spec["checker"] = [paths.get(spec["checker"][0], spec["checker"][0])] + list(spec["checker"][1:])
+
+
 def converge(params: dict, client: PrometheusClient, check_mode: bool = False) -> dict:
     """Make one instance run as described (see the module docstring); the module's result."""
+    choose_install(params)
     return Converge(params, client, check_mode).run()
 
 

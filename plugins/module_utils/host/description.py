@@ -17,7 +17,8 @@ _LOOPBACK = re.compile(r"^(localhost|::1|\[::1\]|127\.\d+\.\d+\.\d+)$")
 def install_problems(install: dict) -> list:
     """What is wrong with the install settings, in the user's own setting names (``hints``)."""
     problems = []
-    if install.get("method") != "tarball":
+    # auto falls back to the archive where the distribution lacks the release line: it needs one too.
+    if install.get("method") not in ("tarball", "auto"):
         return problems
     hints = install.get("hints") or {}
     if not install.get("archive_url"):

@@ -25,8 +25,9 @@ import tarfile
 import tempfile
 import time
 
-from ansible_collections.promfleet.federation.plugins.module_utils.errors import CommandError, DaemonError
+from ansible_collections.promfleet.federation.plugins.module_utils.errors import CommandError, ConfigError, DaemonError
 from ansible_collections.promfleet.federation.plugins.module_utils.host import commands, definitions, files, service
+from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 
 # The options of the machine module, and of the daemon module's machine step.
 _DIRECTORY = {
@@ -46,6 +47,13 @@ ARGUMENT_SPEC = {
     }},
     "binaries": {"type": "list", "elements": "path", "default": []},
     "binaries_hint": {"type": "str", "default": "install them, or use another install method"},
+    # The auto install method: these packages instead of the archive when the distribution's
+    # candidates are of the release line ``line``; ``binaries`` maps the archive's paths to theirs.
+    "package_choice": {"type": "dict", "options": {
+        "packages": {"type": "list", "elements": "str", "required": True},
+        "line": {"type": "str", "required": True},
+        "binaries": {"type": "dict", "required": True},
+    }},
     "user": {"type": "str", "required": True},
     "group": {"type": "str", "required": True},
     "directories": {"type": "list", "elements": "dict", "default": [], "options": _DIRECTORY},
@@ -77,6 +85,34 @@ def package_installed(name: str) -> bool | None:
     if shutil.which("rpm"):
         return commands.run(["rpm", "-q", name], check=False).ok
     return None
+
+
+def package_candidate(name: str) -> str | None:
+    """The version apt would install for package ``name`` (installed or not), None without apt or
+    without a candidate."""
+    if not shutil.which("apt-cache"):
+        return None
+    done = commands.run(["apt-cache", "policy", name], check=False)
+    for line in done.output.splitlines() if done.ok else []:
+        key, _sep, value = line.strip().partition(":")
+        if key == "Candidate":
+            value = value.strip()
+            return None if value in ("", "(none)") else value
+    return None
+
+
+def distribution_has_line(packages: list, line: str) -> bool:
+    """Whether the distribution's candidate of every package is of release line ``line`` (``3.5``)."""
+    for name in packages:
+        candidate = package_candidate(name)
+        if candidate is None:
+            return False
+        try:
+            if versions.schema_of_release(candidate.split(":", 1)[-1]) != versions.schema_of_release(line):
+                return False
+        except ConfigError:
+            return False
+    return True
 
 
 def package_manager() -> str | None:
@@ -377,8 +413,24 @@ class Machine:
                 "msg": "; ".join(self.done) if self.done else "the machine has everything its daemons need"}
 
 
+def choose_packages(params: dict) -> dict:
+    """The auto install method (``package_choice``): when the distribution's packages are of the
+    release line, take them instead of the archive (``params`` changed in place); the archive's
+    binary paths mapped to the packages' then, else an empty mapping."""
+    choice = params.get("package_choice")
+    if not choice or not distribution_has_line(choice["packages"], choice["line"]):
+        return {}
+    paths = dict(choice["binaries"])
+    params["binaries"] = [paths.get(binary, binary) for binary in params.get("binaries") or []]
+    params["packages"] = list(choice["packages"])
+    params["archive"] = None
+    params["package_choice"] = None
+    return paths
+
+
 def converge(params: dict, check_mode: bool = False) -> dict:
     """Make the machine ready for its daemons (see the module docstring); the module's result."""
+    choose_packages(params)
     machine = Machine(params, check_mode)
     if check_mode:
         return machine.run()

@@ -100,3 +100,14 @@ def test_a_private_supervisord_on_a_fresh_machine_gets_the_directories_above_its
                              "created %s" % (etc / "supervisor")]
     assert (etc / "supervisor" / "supervisord.conf").is_file()
     assert oct((tmp_path / "etc").stat().st_mode & 0o777) == "0o755"
+
+
+@pytest.mark.parametrize(("candidates", "line", "taken"), [
+    ({"prometheus": "2.42.0+ds-5+deb12u1"}, "2.42", True),
+    ({"prometheus": "1:2.53.3+ds1-2"}, "2.53", True),  # an epoch does not hide the line
+    ({"prometheus": "2.42.0+ds-5+deb12u1"}, "3.13", False),
+    ({"prometheus": None}, "3.13", False),  # no candidate (or no apt)
+])
+def test_auto_takes_the_package_only_where_the_distribution_carries_the_line(monkeypatch, candidates, line, taken):
+    monkeypatch.setattr(machine, "package_candidate", lambda name: candidates[name])
+    assert machine.distribution_has_line(["prometheus"], line) is taken
