@@ -6,12 +6,14 @@ Each test that needs its own fleet builds one in ``.tmp/it-<name>`` and tears it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -122,9 +124,31 @@ WRITE_TASK = ("TASK [promfleet.federation.daemon : "
               "Write the configuration, run the service and prove the configuration live]")
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first found, then theirs), from /proc."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            # the field after the command (which may hold spaces) is the state, then the parent
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(proc.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def run_and_kill_while_writing(fleet: Fleet, inventory, delay: float) -> str:
-    """Start site.yml with EXTRA and SIGKILL its whole process group ``delay`` seconds after the
-    write task starts; returns the output seen."""
+    """Start site.yml with EXTRA and SIGKILL it, every process it started included, ``delay``
+    seconds after the write task starts; returns the output seen. Ansible's workers start their own
+    session (ansible-core 2.19 WorkerProcess._detach calls setsid), so the process group does not
+    reach them: each one is killed by id too, or an orphaned worker outlives the test."""
     command = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/site.yml", "-e", json.dumps(EXTRA)]
     process = subprocess.Popen(command, cwd=REPO, env=ansible_env(), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -136,7 +160,11 @@ def run_and_kill_while_writing(fleet: Fleet, inventory, delay: float) -> str:
                 time.sleep(delay)
                 break
     finally:
+        below = descendants(process.pid)
         os.killpg(process.pid, signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait(timeout=60)
     return "".join(seen)
 
