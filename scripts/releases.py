@@ -1,4 +1,4 @@
-"""Prometheus releases for this machine's tests and local topology, from Debian's packages.
+"""Prometheus and node_exporter releases for this machine's tests and local topology, from Debian's packages.
 
 Debian ships three Prometheus generations: bookworm's 2.42 (installed by setup.sh), trixie's 2.53
 and sid's 3.x. The trixie and sid packages are downloaded with a private apt state (the machine's
@@ -6,6 +6,11 @@ own mirror, its apt sources untouched), unpacked into the cache, and never insta
 Each release is also packed as an upstream-shaped tarball (``prometheus-X.Y.Z.linux-amd64/``
 with ``prometheus`` and ``promtool``; deterministic, so its checksum stays the same) that the
 roles install like a tarball from github.com.
+
+node_exporter the same way, under the key ``node_exporter`` of the index: bookworm's 1.5 (the
+package ``prometheus-node-exporter``, installed by setup.sh) and trixie's 1.9, each packed as
+upstream's ``node_exporter-X.Y.Z.linux-amd64.tar.gz`` with ``node_exporter-X.Y.Z.linux-amd64/node_exporter``
+(the Debian binary ``prometheus-node-exporter`` of ``bin_dir``, renamed).
 
 sid moves: the newest version there is resolved at every run (and printed); what was downloaded
 is kept, keyed by the Debian version. Without the network, the cache answers.
@@ -38,6 +43,10 @@ from pathlib import Path
 SUITES = {"trixie": "2.53", "sid": "3"}
 PACKAGES = ("prometheus", "promtool")
 TOOLS = ("prometheus", "promtool")
+# node_exporter: bookworm's (installed by setup.sh) and trixie's, whose Debian binary is named after
+# the package; in the tarball it is node_exporter, as upstream's.
+NODE_EXPORTER_SUITES = {"trixie": "1.9"}
+NODE_EXPORTER_PACKAGE = "prometheus-node-exporter"
 
 
 def cache_dir() -> Path:
@@ -114,9 +123,10 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pack_tarball(version: str, binaries: dict[str, Path], destination: Path) -> None:
-    """An upstream-shaped release tarball, byte for byte the same for the same binaries."""
-    top = "prometheus-%s.linux-amd64" % version
+def pack_tarball(version: str, binaries: dict[str, Path], destination: Path, product: str = "prometheus") -> None:
+    """An upstream-shaped release tarball (``<product>-<version>.linux-amd64/<name>`` for each of
+    ``binaries``, name -> file), byte for byte the same for the same binaries."""
+    top = "%s-%s.linux-amd64" % (product, version)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for name in sorted(binaries):
@@ -130,33 +140,45 @@ def pack_tarball(version: str, binaries: dict[str, Path], destination: Path) -> 
     temp.replace(destination)
 
 
-def release_entry(root: Path, version: str, debian_version: str, source: str, binaries: dict[str, Path]) -> dict:
+def release_entry(root: Path, version: str, debian_version: str, source: str, binaries: dict[str, Path],
+                  product: str = "prometheus") -> dict:
     # Keyed by the Debian version: a rebuilt package gets a new tarball.
-    tarball = root / ("tarballs_%s" % debian_version) / ("prometheus-%s.linux-amd64.tar.gz" % version)
+    tarball = root / ("tarballs_%s" % debian_version) / ("%s-%s.linux-amd64.tar.gz" % (product, version))
     if not tarball.exists():
         tarball.parent.mkdir(mode=0o755, exist_ok=True)
-        pack_tarball(version, binaries, tarball)
+        pack_tarball(version, binaries, tarball, product)
     return {
         "version": version,
         "line": ".".join(version.split(".")[:2]),
         "source": source,
-        "bin_dir": str(binaries["prometheus"].parent),
+        "bin_dir": str(binaries[product].parent),
         "tarball": str(tarball),
         "sha256": sha256(tarball),
     }
+
+
+def download_debian(root: Path, apt: PrivateApt, packages: tuple, debian_version: str, unpacked: Path) -> None:
+    """``packages`` at ``debian_version``, unpacked together into ``unpacked`` (replaced whole)."""
+    with tempfile.TemporaryDirectory(dir=root) as temp:
+        apt.run("apt-get", "download", *("%s=%s" % (pkg, debian_version) for pkg in packages), cwd=Path(temp))
+        staging = Path(temp) / "root"
+        for deb in sorted(Path(temp).glob("*.deb")):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+        shutil.rmtree(unpacked, ignore_errors=True)
+        staging.rename(unpacked)
+
+
+def installed_version(package: str) -> str | None:
+    """The Debian version of ``package`` as installed on this machine, None when it is not."""
+    run = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False)
+    return (run.stdout.strip() or None) if run.returncode == 0 else None
 
 
 def fetch_debian(root: Path, apt: PrivateApt, suite: str, debian_version: str) -> dict:
     version = upstream_version(debian_version)
     unpacked = root / ("prometheus_%s" % debian_version)
     if not all((unpacked / "usr" / "bin" / tool).is_file() for tool in TOOLS):
-        with tempfile.TemporaryDirectory(dir=root) as temp:
-            apt.run("apt-get", "download", *("%s=%s" % (pkg, debian_version) for pkg in PACKAGES), cwd=Path(temp))
-            staging = Path(temp) / "root"
-            for deb in sorted(Path(temp).glob("*.deb")):
-                subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
-            shutil.rmtree(unpacked, ignore_errors=True)
-            staging.rename(unpacked)
+        download_debian(root, apt, PACKAGES, debian_version, unpacked)
         log("downloaded prometheus and promtool %s from %s" % (debian_version, suite))
     binaries = {tool: unpacked / "usr" / "bin" / tool for tool in TOOLS}
     return release_entry(root, version, debian_version, "%s %s" % (suite, debian_version), binaries)
@@ -164,14 +186,57 @@ def fetch_debian(root: Path, apt: PrivateApt, suite: str, debian_version: str) -
 
 def installed_release(root: Path) -> dict | None:
     """bookworm's Prometheus, installed by setup.sh."""
-    run = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "prometheus"], capture_output=True, text=True,
-                         check=False)
-    if run.returncode != 0 or not Path("/usr/bin/promtool").exists():
+    debian_version = installed_version("prometheus")
+    if debian_version is None or not Path("/usr/bin/promtool").exists():
         return None
-    debian_version = run.stdout.strip()
     binaries = {tool: Path("/usr/bin") / tool for tool in TOOLS}
     source = "bookworm %s (installed)" % debian_version
     return release_entry(root, upstream_version(debian_version), debian_version, source, binaries)
+
+
+def fetch_node_exporter_debian(root: Path, apt: PrivateApt, suite: str, debian_version: str) -> dict:
+    """node_exporter ``debian_version`` from ``suite``, unpacked into the cache and packed as upstream's tarball."""
+    unpacked = root / ("%s_%s" % (NODE_EXPORTER_PACKAGE, debian_version))
+    binary = unpacked / "usr" / "bin" / NODE_EXPORTER_PACKAGE
+    if not binary.is_file():
+        download_debian(root, apt, (NODE_EXPORTER_PACKAGE,), debian_version, unpacked)
+        log("downloaded node_exporter %s from %s" % (debian_version, suite))
+    return release_entry(root, upstream_version(debian_version), debian_version, "%s %s" % (suite, debian_version),
+                         {"node_exporter": binary}, product="node_exporter")
+
+
+def installed_node_exporter(root: Path) -> dict | None:
+    """bookworm's node_exporter, installed by setup.sh."""
+    binary = Path("/usr/bin") / NODE_EXPORTER_PACKAGE
+    debian_version = installed_version(NODE_EXPORTER_PACKAGE)
+    if debian_version is None or not binary.exists():
+        return None
+    return release_entry(root, upstream_version(debian_version), debian_version,
+                         "bookworm %s (installed)" % debian_version, {"node_exporter": binary}, product="node_exporter")
+
+
+def node_exporter_releases(root: Path, apt: PrivateApt, reachable: bool, old: dict) -> dict:
+    """version -> entry of every node_exporter the tests run (the installed one, then trixie's)."""
+    releases: dict[str, dict] = {}
+    installed = installed_node_exporter(root)
+    if installed:
+        releases[installed["version"]] = installed
+    newest = apt.newest(NODE_EXPORTER_PACKAGE) if reachable else {}
+    for suite, line in NODE_EXPORTER_SUITES.items():
+        if suite in newest:
+            entry = fetch_node_exporter_debian(root, apt, suite, newest[suite])
+        else:
+            cached = [e for e in old.values() if e["source"].startswith(suite + " ")]
+            if not cached:
+                # Prometheus' releases stay usable; only the node_exporter tests lack this one.
+                log("no node_exporter from %s: the mirror cannot be reached and nothing is cached in %s"
+                    % (suite, root))
+                continue
+            entry = cached[0]
+        if not (entry["version"] == line or entry["version"].startswith(line + ".")):
+            log("note: %s now ships node_exporter %s (expected the %s line)" % (suite, entry["version"], line))
+        releases[entry["version"]] = entry
+    return dict(sorted(releases.items(), key=lambda item: tuple(int(p) for p in item[0].split("."))))
 
 
 def fetch() -> dict:
@@ -191,9 +256,11 @@ def fetch() -> dict:
     try:
         apt.run("apt-get", "update", "-qq")
         newest = apt.newest("prometheus")
+        reachable = True
     except RuntimeError as exc:
         log("cannot reach the mirror (%s); using the cache" % exc)
         newest = {}
+        reachable = False
     for suite, line in SUITES.items():
         if suite in newest:
             entry = fetch_debian(root, apt, suite, newest[suite])
@@ -207,12 +274,14 @@ def fetch() -> dict:
             log("note: %s now ships Prometheus %s (expected the %s line)" % (suite, entry["version"], line))
         releases[entry["version"]] = entry
     ordered = dict(sorted(releases.items(), key=lambda item: tuple(int(p) for p in item[0].split("."))))
-    index = {"prometheus": ordered, "default": list(ordered)[-1]}
+    node_exporters = node_exporter_releases(root, apt, reachable, old.get("node_exporter") or {})
+    index = {"prometheus": ordered, "default": list(ordered)[-1], "node_exporter": node_exporters}
     temp = index_path.with_suffix(".tmp")
     temp.write_text(json.dumps(index, indent=2) + "\n")
     temp.replace(index_path)
     log("prometheus %s (cache %s)" % (", ".join("%s from %s" % (v, e["source"]) for v, e in ordered.items()), root))
     log("default release for tests and the local topology: %s" % index["default"])
+    log("node_exporter %s" % ", ".join("%s from %s" % (v, e["source"]) for v, e in node_exporters.items()))
     return index
 
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Set up everything this repository needs, without Galaxy and without asking anything:
-#   1. Debian packages: prometheus (with promtool), supervisor, systemd (systemd-analyze), curl, git,
-#      rsync and shellcheck (without it the shellcheck test of ansible-test sanity is skipped)
+#   1. Debian packages: prometheus (with promtool), prometheus-node-exporter, supervisor, systemd
+#      (systemd-analyze), curl, git, rsync and shellcheck (without it the shellcheck test of
+#      ansible-test sanity is skipped); no service of theirs left running (node-exporter's on :9100)
 #   2. .venv with the pinned Python dependencies of requirements.txt
 #   3. the collections of collections/requirements.yml (kubernetes.core, ansible.posix) in collections/ansible_collections,
 #      taken from the `ansible` wheel on PyPI (scripts/install_collections.py)
 #   4. collections/ansible_collections/promfleet/federation -> ../../.. (this checkout)
-#   5. Prometheus 2.53 (trixie) and the newest 3.x (sid) in a cache outside the checkout
-#      (scripts/releases.py: resolved at every run, downloaded once per Debian version)
+#   5. Prometheus 2.53 (trixie) and the newest 3.x (sid), node_exporter of bookworm and trixie, in a
+#      cache outside the checkout (scripts/releases.py: resolved at every run, downloaded once per
+#      Debian version)
 # Idempotent and quick to re-run: each step is skipped when already done.
 # Environment: PYTHON (base interpreter for the venv, default python3), ANSIBLE_COLLECTIONS_SOURCE
 # (default ansible==12.3.0), SETUP_SKIP_APT=1 to leave the Debian packages alone.
@@ -17,10 +19,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
 ANSIBLE_COLLECTIONS_SOURCE=${ANSIBLE_COLLECTIONS_SOURCE:-ansible==12.3.0}
-APT_PACKAGES=(prometheus supervisor systemd curl git rsync shellcheck)
+APT_PACKAGES=(prometheus prometheus-node-exporter supervisor systemd curl git rsync shellcheck)
 # a command each package must provide
-declare -A APT_COMMANDS=([prometheus]=promtool [supervisor]=supervisord [systemd]=systemd-analyze
+declare -A APT_COMMANDS=([prometheus]=promtool [prometheus-node-exporter]=prometheus-node-exporter
+                         [supervisor]=supervisord [systemd]=systemd-analyze
                          [curl]=curl [git]=git [rsync]=rsync [shellcheck]=shellcheck)
+# services of these packages that would listen next to the tests' instances: never left running
+PACKAGE_SERVICES=(prometheus-node-exporter)
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 START=$SECONDS
@@ -42,6 +47,26 @@ quiet() {
 
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
 
+SUDO=()
+if [[ $EUID -ne 0 ]] && command -v sudo >/dev/null; then
+    SUDO=(sudo -n)
+fi
+
+# Stop (and on systemd disable) a package's own service: its postinst starts it where no
+# policy-rc.d forbids it (prometheus-node-exporter's init script listens on *:9100).
+stop_package_service() {
+    local name=$1
+    if [[ -d /run/systemd/system ]]; then
+        if systemctl is-active --quiet "$name" || systemctl is-enabled --quiet "$name" 2>/dev/null; then
+            log "stopping and disabling the package's service $name"
+            quiet "${SUDO[@]}" systemctl disable --now "$name" || die "cannot stop the service $name"
+        fi
+    elif [[ -x /etc/init.d/$name ]] && "/etc/init.d/$name" status >/dev/null 2>&1; then
+        log "stopping the package's service $name (/etc/init.d/$name)"
+        quiet "${SUDO[@]}" "/etc/init.d/$name" stop || die "cannot stop the service $name"
+    fi
+}
+
 # --- 1. Debian packages -------------------------------------------------------------------------
 apt_missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -55,10 +80,8 @@ if [[ ${#apt_missing[@]} -eq 0 ]]; then
 elif [[ ${SETUP_SKIP_APT:-0} == 1 ]]; then
     die "missing Debian packages (SETUP_SKIP_APT=1): ${apt_missing[*]}"
 else
-    SUDO=()
-    if [[ $EUID -ne 0 ]]; then
-        command -v sudo >/dev/null || die "need root (or sudo) to install: ${apt_missing[*]}"
-        SUDO=(sudo -n)
+    if [[ $EUID -ne 0 && ${#SUDO[@]} -eq 0 ]]; then
+        die "need root (or sudo) to install: ${apt_missing[*]}"
     fi
     # Never let a package's postinst start a service (supervisor would otherwise start supervisord).
     POLICY=/usr/sbin/policy-rc.d
@@ -87,6 +110,9 @@ else
         apt_install || die "apt-get install ${apt_missing[*]} failed"
     fi
 fi
+for service in "${PACKAGE_SERVICES[@]}"; do
+    stop_package_service "$service"
+done
 
 # --- 2. virtualenv with the pinned Python dependencies ------------------------------------------
 if [[ -x $VENV/bin/python ]] && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] >= (3, 11)' 2>/dev/null; then
@@ -131,12 +157,13 @@ if [[ $(readlink "$LINK" 2>/dev/null) != "../../.." ]]; then
 fi
 [[ -f $LINK/galaxy.yml ]] || die "$LINK does not resolve to this checkout"
 
-# --- 5. Prometheus 2.53 (trixie) and 3.x (sid), unpacked into a cache, never installed ---------------
+# --- 5. Prometheus 2.53 (trixie) and 3.x (sid), node_exporter (bookworm, trixie) in a cache -------------
 python3 scripts/releases.py fetch
 
 # --- versions -----------------------------------------------------------------------------------
 log "ansible-core $("$VENV/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
 log "prometheus $(prometheus --version 2>&1 | awk 'NR==1 {print $3}')"
 log "promtool $(promtool --version 2>&1 | awk 'NR==1 {print $3}')"
+log "node_exporter $(prometheus-node-exporter --version 2>&1 | awk 'NR==1 {print $3}')"
 log "supervisord $(supervisord --version 2>&1)"
 log "done in $((SECONDS - START)) s"

@@ -20,7 +20,10 @@ description:
     and the like); the
     service, started when it does not run and restarted only when its definition changed or it runs
     a binary that was replaced since it started (a package upgrade); and the reload.
-  - A configuration change reloads the instance without a restart (SIGHUP through the service
+  - In each of O(owned_dirs), every regular file that is not one of O(files) (nor the configuration and its last
+    good copies) is removed.
+  - A configuration change (or a change of one of O(files) whose O(files[].reload) is true) reloads the instance
+    without a restart (SIGHUP through the service
     manager, or C(POST /-/reload)), proves it live (C(<prefix>_config_last_reload_successful) is 1,
     its success timestamp moved on and, for Prometheus, the configuration the server reports equals
     the file) and, when it is not, puts the last good files back, reloads them and fails with the
@@ -154,7 +157,9 @@ options:
         type: list
         elements: str
   files:
-    description: Other files of the instance (a web config with TLS and basic auth), each checked by its checker first.
+    description:
+      - Other files of the instance (a web config with TLS and basic auth, Prometheus' file_sd target files), each
+        checked by its checker first and written atomically (a temporary file in the same directory, then a rename).
     type: list
     elements: dict
     default: []
@@ -181,6 +186,30 @@ options:
         description: Checker run on the staged file, without the file, e.g. V([/usr/bin/promtool, check, web-config]).
         type: list
         elements: str
+      reload:
+        description:
+          - Whether a change of its content reloads the instance (with O(config)). V(false) for a file the daemon
+            rereads by itself (Prometheus' file_sd target files); it is still checked, written atomically, shown
+            in the diff and named in RV(msg).
+        type: bool
+        default: true
+  owned_dirs:
+    description:
+      - Directories that hold exactly the O(files) in them; any other regular file directly in one of them is
+        removed (named in RV(msg) and the diff; in check mode only reported). The configuration and its last good
+        copies are kept too; subdirectories and symbolic links are left alone.
+      - Each must also be one of O(directories), which creates it.
+      - A removal never reloads the instance - give an owned directory only files with O(files[].reload=false),
+        which the daemon rereads by itself.
+    type: list
+    elements: path
+    default: []
+  ready_path:
+    description:
+      - The HTTP path whose 200 answer means a (re)started instance serves; it is asked until O(start_timeout).
+      - V(/-/ready) for Prometheus and Alertmanager; an exporter without it names another (node_exporter V(/metrics)).
+    type: str
+    default: /-/ready
   reload_method:
     description: V(signal) sends SIGHUP through the service manager, V(http) posts C(/-/reload), V(none) never reloads.
     type: str
@@ -198,7 +227,7 @@ options:
     type: bool
     default: true
   start_timeout:
-    description: Seconds a (re)started instance has to answer C(/-/ready).
+    description: Seconds a (re)started instance has to answer O(ready_path) with 200.
     type: int
     default: 60
   reload_timeout:
@@ -253,12 +282,33 @@ EXAMPLES = r"""
     directories:
       - {path: /etc/promfleet/promfleet-eu-west-1-a, owner: root, group: prometheus, mode: "0750"}
       - {path: /var/lib/promfleet/promfleet-eu-west-1-a, owner: prometheus, group: prometheus, mode: "0750"}
+      - {path: /etc/promfleet/promfleet-eu-west-1-a/targets, owner: root, group: prometheus, mode: "0750"}
     config:
       path: /etc/promfleet/promfleet-eu-west-1-a/prometheus.yml
       content: "{{ my_prometheus_yml }}"
       rule_files: {aggregates.yml: "{{ my_rules }}"}
       group: prometheus
       checker: [/usr/bin/promtool, check, config]
+    # file_sd targets: Prometheus rereads them itself, no reload; other files in targets/ are removed.
+    files:
+      - path: /etc/promfleet/promfleet-eu-west-1-a/targets/node.json
+        content: "{{ [{'targets': ['10.0.0.1:9100', '10.0.0.2:9100']}] | to_json }}"
+        group: prometheus
+        reload: false
+    owned_dirs: [/etc/promfleet/promfleet-eu-west-1-a/targets]
+
+- name: Run node_exporter, ready when /metrics answers
+  promfleet.federation.daemon:
+    name: promfleet-node-exporter-eu-west-1-a
+    binary: /usr/bin/prometheus-node-exporter
+    title: Prometheus node_exporter (promfleet.federation)
+    user: node-exporter
+    group: node-exporter
+    flags: [--web.listen-address=0.0.0.0:9100, --no-collector.systemd]
+    service_manager: supervisord
+    url: http://127.0.0.1:9100
+    ready_path: /metrics
+    reload_method: none
 
 - name: Remove it again, with its data
   promfleet.federation.daemon:
@@ -303,6 +353,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.host.client i
     CONNECTION_ARGUMENT_SPEC,
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_TOGETHER,
+    READY_PATH,
     PrometheusClient,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.host.service import MANAGERS
@@ -350,7 +401,10 @@ ARGUMENT_SPEC = dict(
     files={"type": "list", "elements": "dict", "default": [], "options": dict(
         _FILE,
         content={"type": "str", "required": True},
+        reload={"type": "bool", "default": True},
     )},
+    owned_dirs={"type": "list", "elements": "path", "default": []},
+    ready_path={"type": "str", "default": READY_PATH},
     reload_method={"type": "str", "choices": ["signal", "http", "none"], "default": "signal"},
     reload_proof={"type": "str", "default": "prometheus"},
     compare_config={"type": "bool", "default": True},

@@ -109,8 +109,10 @@ options:
     choices: [auto, systemd, supervisord]
     default: auto
   disable_services:
-    description: On systemd, units that packages brought and that would run next to the collection's
-      instances (Debian's C(prometheus) package starts one on port 9090); stopped and disabled.
+    description: Services that packages brought and that would run next to the collection's
+      instances (Debian's C(prometheus) package starts one on port 9090, C(prometheus-node-exporter) one on
+      9100); on systemd stopped and disabled, elsewhere stopped through their init script
+      C(/etc/init.d/<name>) when it runs.
     type: list
     elements: str
     default: []

@@ -3,6 +3,9 @@ fetched by ``scripts/releases.py`` (``make setup``) into a cache outside the che
 
 ``DEFAULT`` is the 3.x release: the whole suite runs on it; ``MATRIX`` lists the release lines
 the engine oracle and the version tests run against (``"2.42"``, ``"2.53"``, ``"3.5"``).
+
+node_exporter too (``node_exporter``): bookworm's 1.5 (the installed package) and trixie's 1.9, each
+with an upstream-shaped tarball.
 """
 
 from __future__ import annotations
@@ -25,12 +28,16 @@ def _cache_dir() -> Path:
     return Path.home() / ".cache" / "promfleet" / "releases"
 
 
+def _fetch() -> None:
+    """What `make setup` does: resolve and download the releases, write the index."""
+    subprocess.run([sys.executable, str(REPO / "scripts" / "releases.py"), "fetch"], check=True)
+
+
 @cache
 def index() -> dict:
     path = _cache_dir() / "index.json"
     if not path.exists():
-        # A fresh machine: fetch them (what `make setup` does).
-        subprocess.run([sys.executable, str(REPO / "scripts" / "releases.py"), "fetch"], check=True)
+        _fetch()  # a fresh machine
     return json.loads(path.read_text())
 
 
@@ -68,3 +75,41 @@ def binary_vars(line_or_version: str | None = None) -> dict:
         "prometheus_binary_path": str(Path(entry["bin_dir"]) / "prometheus"),
         "prometheus_promtool_path": str(Path(entry["bin_dir"]) / "promtool"),
     }
+
+
+# Debian names node_exporter's binary after its package; the tarballs hold it as node_exporter.
+NODE_EXPORTER_DEBIAN_BINARY = "prometheus-node-exporter"
+
+
+@cache
+def node_exporter_releases() -> dict:
+    """version -> entry of the node_exporter releases (fetched when the cache predates them)."""
+    if "node_exporter" not in index():
+        _fetch()
+        index.cache_clear()
+    return index()["node_exporter"]
+
+
+def node_exporter(line_or_version: str) -> dict:
+    """The entry of node_exporter ``"1.9"`` (a line) or ``"1.9.0"`` (a version): version, line, source,
+    bin_dir, tarball (``node_exporter-<version>.linux-amd64.tar.gz``), sha256."""
+    releases = node_exporter_releases()
+    if line_or_version in releases:
+        return releases[line_or_version]
+    for entry in releases.values():
+        if entry["line"] == line_or_version:
+            return entry
+    raise LookupError("no node_exporter %s in %s (have %s)" % (line_or_version, _cache_dir(), ", ".join(releases)))
+
+
+def node_exporter_binary(line_or_version: str) -> str:
+    """The Debian binary of node_exporter ``line_or_version`` (``<bin_dir>/prometheus-node-exporter``)."""
+    return str(Path(node_exporter(line_or_version)["bin_dir"]) / NODE_EXPORTER_DEBIAN_BINARY)
+
+
+def node_exporter_packaged() -> dict:
+    """The entry of the node_exporter that the distribution's package installed (bookworm's 1.5)."""
+    for entry in node_exporter_releases().values():
+        if entry["source"].endswith("(installed)"):
+            return entry
+    raise LookupError("no installed node_exporter in %s; run `make setup`" % _cache_dir())

@@ -31,6 +31,9 @@ from ansible_collections.promfleet.federation.plugins.module_utils.errors import
 from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import load_mapping
 
 PROMETHEUS = "prometheus"
+# The path whose 200 answer means a server serves (Prometheus, Alertmanager); exporters without it
+# name another one (node_exporter: /metrics).
+READY_PATH = "/-/ready"
 
 # The connection options shared by every module that talks to Prometheus (documented in each module).
 CONNECTION_ARGUMENT_SPEC = {
@@ -269,10 +272,11 @@ class PrometheusClient:
         """``successful`` and ``timestamp`` of the last configuration reload of daemon ``prefix``."""
         return reload_state(self.metrics(), prefix)
 
-    def ready(self) -> bool:
-        """Whether ``/-/ready`` answers 200 (the daemon serves); False while it cannot be reached."""
+    def ready(self, path: str = READY_PATH) -> bool:
+        """Whether ``path`` (``/-/ready`` by default) answers 200, i.e. the daemon serves; False while it
+        cannot be reached or answers another status."""
         try:
-            self.request("GET", "/-/ready")
+            self.request("GET", path)
         except PrometheusError:
             return False
         return True

@@ -10,14 +10,20 @@
 1. its directories;
 2. its configuration (``config_files``: checked by the daemon's own checker on staged copies,
    written atomically, the last good copy kept) and its other files (a web config, each checked
-   before it replaces the old one);
+   before it replaces the old one); in the directories it owns (``owned_dirs``), any other regular
+   file is removed;
 3. its service definition: a systemd unit, or a supervisord program;
 4. the service: started when it does not run, restarted when its definition changed or the process
    runs a binary that was replaced since it started (a package upgrade), left alone otherwise;
-5. the reload: when the configuration changed and the process did not just (re)start, or when the
-   files are newer than the configuration the daemon last loaded (an earlier run stopped between
-   its write and its reload), it reloads without a restart, proves the new configuration live and
-   rolls back to the last good one when it is not (``reload.py``).
+5. the reload: when the configuration (or another file with ``reload`` true) changed and the
+   process did not just (re)start, or when the files are newer than the configuration the daemon
+   last loaded (an earlier run stopped between its write and its reload), it reloads without a
+   restart, proves the new configuration live and rolls back to the last good one when it is not
+   (``reload.py``). Files with ``reload`` false (Prometheus' file_sd target files: the daemon reads
+   them itself) and files removed from an owned directory never reload it.
+
+A (re)started instance serves when its ``ready_path`` (``/-/ready``, or ``/metrics`` for an exporter
+without it) answers 200.
 
 In check mode nothing changes: the result says what would be done, with the diffs (secrets
 redacted). ``remove`` undoes all of it; the last instance of a private supervisord stops it.
@@ -36,6 +42,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.host import (
     checkers,
     config_files,
     definitions,
+    description,
     files,
     machine,
     reload,
@@ -65,6 +72,9 @@ class Converge:
         self.done: list = []
         self.diffs: list = []
         self.notes: list = []
+        problems = description.layout_problems(params)
+        if problems:
+            raise DaemonError("; ".join(problems))
 
     # --- what the machine must provide -----------------------------------------------------------------
 
@@ -78,7 +88,9 @@ class Converge:
         for path in [self.params["binary"]] + [checker[0] for checker in checkers_]:
             if not os.access(path, os.X_OK):
                 lacks.append("%s is not installed" % path)
-        owners = [self.params["config"] or {}] + self.params["files"] + self.params["directories"]
+        # The instance's own user and group, and those its files and directories belong to.
+        owners = [{"owner": self.params["user"], "group": self.params["group"]}, self.params["config"] or {}]
+        owners += self.params["files"] + self.params["directories"]
         for spec in owners:
             if spec.get("owner") and files.user_id(spec["owner"], missing_ok=True) is None:
                 lacks.append("user %s does not exist" % spec["owner"])
@@ -139,7 +151,7 @@ class Converge:
 
     def extra_files(self) -> bool:
         """The other files (a web config): each checked by its checker before it replaces the old one.
-        Whether any content changed."""
+        Whether the content of a file that reloads the daemon (``reload`` true) changed."""
         changed = False
         for spec in self.params["files"]:
             data = spec["content"].encode("utf-8")
@@ -149,7 +161,7 @@ class Converge:
                 os.path.dirname(spec["path"])) else "content"
             if why is None:
                 continue
-            changed = changed or why == "content"
+            changed = changed or (why == "content" and spec.get("reload", True))
             self.done.append("wrote %s" % spec["path"])
             self.diffs.append(files.file_diff(spec["path"], spec["content"]))
             checker = self.checker(spec["checker"], spec["path"])
@@ -157,6 +169,26 @@ class Converge:
                 continue
             self._write_checked(spec["path"], data, attributes, checker)
         return changed
+
+    def kept_in_owned_dirs(self) -> set:
+        """The files an owned directory may hold: the ``files``, and the configuration with its last
+        good copies."""
+        kept = {spec["path"] for spec in self.params["files"]}
+        if self.params["config"]:
+            path = self.params["config"]["path"]
+            kept |= {path, path + config_files.LAST_GOOD_SUFFIX, path + config_files.LAST_GOOD_RULES_SUFFIX}
+        return {os.path.normpath(path) for path in kept}
+
+    def owned_dirs(self) -> None:
+        """Remove every regular file of an owned directory that is not one of its files. A removal
+        never reloads the daemon (the daemon rereads such a directory itself)."""
+        kept = self.kept_in_owned_dirs()
+        for directory in self.params["owned_dirs"]:
+            for path in strays(directory, kept):
+                self.done.append("removed %s (not a file of %s)" % (path, directory))
+                self.diffs.append(files.file_diff(path, ""))
+                if not self.check_mode:
+                    files.remove(path)
 
     @staticmethod
     def _write_checked(path: str, data: bytes, attributes: files.FileAttributes, checker: list | None) -> None:
@@ -245,13 +277,15 @@ class Converge:
         return action
 
     def wait_until_ready(self) -> None:
+        """Wait until ``ready_path`` answers 200; DaemonError naming it after ``start_timeout``."""
         timeout = self.params["start_timeout"]
+        path = self.params["ready_path"]
         deadline = time.monotonic() + timeout
-        while not self.client.ready():
+        while not self.client.ready(path):
             if time.monotonic() > deadline:
                 raise DaemonError(
-                    "%s does not answer %s/-/ready %d s after its start; see its log (%s)"
-                    % (self.instance, self.client.url, timeout, self.log_hint()))
+                    "%s does not answer %s%s %d s after its start; see its log (%s)"
+                    % (self.instance, self.client.url, path, timeout, self.log_hint()))
             time.sleep(POLL_SECONDS)
 
     def log_hint(self) -> str:
@@ -312,6 +346,7 @@ class Converge:
         self.directories()
         plan = self.config()
         other_files_changed = self.extra_files()
+        self.owned_dirs()
         definition_changed = self.definition()
         action = self.run_service(definition_changed)
         reloaded = None
@@ -346,6 +381,19 @@ def converge(params: dict, client: PrometheusClient, check_mode: bool = False) -
     """Make one instance run as described (see the module docstring); the module's result."""
     choose_install(params)
     return Converge(params, client, check_mode).run()
+
+
+def strays(directory: str, kept: set) -> list:
+    """The regular files directly in ``directory`` whose paths are not in ``kept`` (normalized paths),
+    sorted; none when the directory does not exist."""
+    if not os.path.isdir(directory):
+        return []
+    found = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and not os.path.islink(path) and os.path.normpath(path) not in kept:
+            found.append(path)
+    return found
 
 
 # --- removal -----------------------------------------------------------------------------------------

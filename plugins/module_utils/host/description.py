@@ -5,6 +5,7 @@ without, made before any change: pure functions over the description."""
 
 from __future__ import annotations
 
+import os
 import re
 
 # sha256:<hex>, or sha256:<URL of a checksum list> (a release's sha256sums.txt).
@@ -42,3 +43,19 @@ def lifecycle_problem(flags: list, listen_address: str, port: int, flags_setting
     return ("%s turns on %s while %s listens on %s, so anyone who reaches port %s could stop or reload it. "
             "Listen on 127.0.0.1, add %s<file with basic_auth_users>, or leave the flag out (reloads then use SIGHUP)"
             % (flags_setting, LIFECYCLE_FLAG, title, listen_address, port, WEB_CONFIG_FLAG))
+
+
+def layout_problems(description: dict) -> list:
+    """What is wrong with where the instance keeps its files and how it is asked whether it serves:
+    an owned directory (``owned_dirs``) that is not one of its ``directories``, a ``ready_path``
+    that is not an absolute URL path."""
+    problems = []
+    declared = {os.path.normpath(str(spec["path"])) for spec in description.get("directories") or []}
+    for directory in description.get("owned_dirs") or []:
+        if os.path.normpath(str(directory)) not in declared:
+            problems.append("owned_dirs: %s is not one of the directories; list it there too (with its owner and "
+                            "mode), so that it is created before its files" % directory)
+    ready_path = description.get("ready_path", "/-/ready")
+    if not str(ready_path).startswith("/"):
+        problems.append('ready_path must be a URL path starting with "/" (got "%s")' % ready_path)
+    return problems

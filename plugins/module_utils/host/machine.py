@@ -11,8 +11,10 @@ done. In this order, so that nothing is created on a machine where the daemon ca
    its sha256 checked, unpacked);
 2. the binaries, which must run;
 3. the system group and user, the machine-wide directories;
-4. on systemd, the packages' own services stopped and disabled (they would listen next to the
-   collection's instances); elsewhere, supervisord running (a private one configured first).
+4. the packages' own services stopped (they would listen next to the collection's instances): on
+   systemd stopped and disabled; elsewhere stopped through their init script when a package's
+   postinst started one; then, where systemd does not run, supervisord running (a private one
+   configured first).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ ARGUMENT_SPEC = {
 }
 
 SUPERVISORD_START_TIMEOUT = 20.0
+INIT_D = "/etc/init.d"
 DOWNLOAD_TIMEOUT = 60
 PACKAGE_TIMEOUT = 900
 # apt waits this long for another apt or dpkg to finish.
@@ -113,6 +116,17 @@ def distribution_has_line(packages: list, line: str) -> bool:
         except ConfigError:
             return False
     return True
+
+
+def init_script_runs(name: str) -> bool:
+    """Whether the SysV init script ``/etc/init.d/<name>`` exists and says its service runs (``status``
+    exits 0): what a package's postinst starts where systemd does not run."""
+    script = os.path.join(INIT_D, name)
+    return os.access(script, os.X_OK) and commands.run([script, "status"], timeout=30, check=False).ok
+
+
+def stop_init_script(name: str) -> None:
+    commands.run([os.path.join(INIT_D, name), "stop"], timeout=120)
 
 
 def package_manager() -> str | None:
@@ -362,7 +376,15 @@ class Machine:
                          files.converge_directory, spec["path"], attributes)
 
     def package_services(self) -> None:
-        """Stop and disable the units the packages brought (they would listen next to ours)."""
+        """Stop the services the packages brought (they would listen next to ours): on systemd, stop
+        and disable their units; elsewhere, stop those their init scripts run (a postinst starts
+        them where no policy-rc.d forbids it)."""
+        if self.manager != service.SYSTEMD:
+            for name in self.params["disable_services"]:
+                if init_script_runs(name):
+                    self.act("stopped the package's service %s (%s/%s stop)" % (name, INIT_D, name),
+                             stop_init_script, name)
+            return
         systemd = service.Systemd()
         for unit in self.params["disable_services"]:
             if systemd.is_active(unit) or systemd.is_enabled(unit):
@@ -405,9 +427,8 @@ class Machine:
             self.binaries()  # in check mode, binaries that packages or the archive would bring may be missing
         self.account()
         self.directories(self.params["directories"])
-        if self.manager == service.SYSTEMD:
-            self.package_services()
-        else:
+        self.package_services()
+        if self.manager != service.SYSTEMD:
             self.supervisord()
         return {"changed": bool(self.done), "service_manager": self.manager, "done": self.done, "diff": self.diffs,
                 "msg": "; ".join(self.done) if self.done else "the machine has everything its daemons need"}

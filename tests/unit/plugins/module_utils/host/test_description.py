@@ -1,9 +1,11 @@
-"""Daemon settings no run could succeed with (``host/description.py``), named in the user's words."""
+"""Daemon settings no run could succeed with (``host/description.py``), named in the user's words, and
+where an instance keeps its files and is asked whether it serves."""
 
 from __future__ import annotations
 
 from ansible_collections.promfleet.federation.plugins.module_utils.host.description import (
     install_problems,
+    layout_problems,
     lifecycle_problem,
 )
 
@@ -48,3 +50,20 @@ def test_the_lifecycle_api_is_allowed_on_loopback_or_with_a_web_config_and_no_fl
     assert lifecycle_problem(["--web.enable-lifecycle"], "::1", 9090) is None
     assert lifecycle_problem(["--web.enable-lifecycle", "--web.config.file=/etc/web.yml"], "0.0.0.0", 9090) is None
     assert lifecycle_problem(["--log.level=debug"], "0.0.0.0", 9090) is None
+
+
+def test_owned_directories_that_are_directories_and_an_absolute_ready_path_are_fine():
+    assert layout_problems({"directories": [{"path": "/etc/p/targets/"}], "owned_dirs": ["/etc/p/targets"],
+                            "ready_path": "/metrics"}) == []
+    assert layout_problems({}) == []
+
+
+def test_an_owned_directory_that_is_not_one_of_the_directories_is_named():
+    assert layout_problems({"directories": [{"path": "/etc/p"}], "owned_dirs": ["/etc/p/targets"]}) == [
+        "owned_dirs: /etc/p/targets is not one of the directories; list it there too (with its owner and mode), "
+        "so that it is created before its files"]
+
+
+def test_a_ready_path_that_is_no_url_path_is_refused():
+    assert layout_problems({"ready_path": "metrics"}) == [
+        'ready_path must be a URL path starting with "/" (got "metrics")']
