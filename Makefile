@@ -17,7 +17,7 @@ help: ## list the targets
 setup: ## virtualenv, pinned Python deps, collections (no Galaxy needed), Debian's prometheus and supervisor
 	@bash scripts/setup.sh
 
-site: setup ## converge the local inventory: two datacenters and a global on loopback
+site: setup ## converge the local inventory: two datacenters watching three node_exporters, and a global, on loopback
 	ansible-playbook site.yml
 
 verify: setup ## prove the local federation works: table, topology picture, non-zero exit on failure
@@ -48,10 +48,11 @@ molecule: setup ## molecule scenarios: `default` (the local topology end to end)
 	bash scripts/molecule.sh kubernetes
 	bash scripts/molecule_syntax.sh kind
 
-bench: setup ## figures: converge/federate for 2 and 10 datacenters, re-run against ping for 3 and 10, reload latency for 1/10/100 jobs (bench/README.md)
+bench: setup ## figures: converge/federate for 2 and 10 datacenters, re-run against ping for 3 and 10, reload latency for 1/10/100 jobs, watched machines: arrival at the global and series federated (bench/README.md)
 	python bench/federation.py --datacenters 2 10
 	python bench/rerun.py --datacenters 3 10 --pairs 3
 	python bench/reload.py --jobs 1 10 100
+	python bench/watched.py
 
 clean: ## remove the virtualenv, collections and scratch files
 	rm -rf $(VENV) .tmp collections/ansible_collections

@@ -16,6 +16,8 @@ ARGUMENT_SPEC = {
     "config": {"type": "dict", "default": {}},
     "scrape_configs": {"type": "list", "elements": "dict", "default": []},
     "rule_files": {"type": "dict", "default": {}},
+    "target_files": {"type": "dict", "default": {}},
+    "targets_dir": {"type": "str"},
     "schema_version": {"type": "str", "default": DEFAULT_SCHEMA_VERSION},
     "release": {"type": "str"},
     "daemon": {"type": "dict"},
@@ -52,7 +54,8 @@ class ActionModule(ActionBase):
             else:
                 plan.host_problems(host, args["daemon"], args["extra_flags"], args["listen_address"], args["port"],
                                    args["release"], args["schema_version"])
-                planned = plan.plan_host(config, args["rule_files"], args["schema_version"], args["daemon"])
+                planned = plan.plan_host(config, args["rule_files"], args["schema_version"], args["daemon"],
+                                         args["target_files"], args["targets_dir"])
         except PromfleetError as exc:
             result.update(failed=True, msg=str(exc))
             return result

@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import watched
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.federation import (
     federation_match_findings,
     federation_scrape_configs,
@@ -33,15 +34,23 @@ _TOPOLOGY_VARS = (
     "prometheus_version",
     "global_federation_interval",
     "datacenter_scrape_interval",
+    "node_exporter_enabled",
+    "node_exporter_port",
+    "node_exporter_listen_address",
+    "watched_address",
+    "watched_labels",
+    "watched_exporters",
+    "watched_services",
     "ansible_connection",
     "ansible_host",
     "inventory_hostname",
 )
 
 
-def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tuple[dict, list, list]:
-    """Child groups of ``datacenters_group`` with their hosts, the hosts of ``global_group``, and
-    hosts placed directly in ``datacenters_group``.
+def _inventory_groups(hostvars, datacenters_group: str, global_group: str,
+                      watched_group: str = watched.DEFAULT_WATCHED_GROUP) -> tuple[dict, list, list, list]:
+    """Child groups of ``datacenters_group`` with their hosts, the hosts of ``global_group``,
+    hosts placed directly in ``datacenters_group``, and the hosts of ``watched_group``.
 
     Template variables expose group membership (``groups``) but not the group tree, which the
     topology needs (an empty datacenter group is an error, not an absence); the inventory the
@@ -56,7 +65,9 @@ def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tu
     datacenter_groups = {child.name: [h.name for h in child.get_hosts()] for child in children}
     top = inventory.groups.get(global_group)
     global_hosts = [h.name for h in top.get_hosts()] if top is not None else []
-    return datacenter_groups, global_hosts, loose_hosts
+    watched_parent = inventory.groups.get(watched_group)
+    watched_hosts = [h.name for h in watched_parent.get_hosts()] if watched_parent is not None else []
+    return datacenter_groups, global_hosts, loose_hosts, watched_hosts
 
 
 def _topology_vars(hostvars, host: str) -> dict:
@@ -65,10 +76,11 @@ def _topology_vars(hostvars, host: str) -> dict:
 
 
 def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
-             global_group: str = DEFAULT_GLOBAL_GROUP) -> dict:
+             global_group: str = DEFAULT_GLOBAL_GROUP, watched_group: str = watched.DEFAULT_WATCHED_GROUP) -> dict:
     """The federation topology of the inventory behind ``hostvars``."""
-    datacenter_groups, global_hosts, loose_hosts = _inventory_groups(hostvars, datacenters_group, global_group)
-    hosts = {h for members in datacenter_groups.values() for h in members} | set(global_hosts)
+    datacenter_groups, global_hosts, loose_hosts, watched_hosts = _inventory_groups(
+        hostvars, datacenters_group, global_group, watched_group)
+    hosts = {h for members in datacenter_groups.values() for h in members} | set(global_hosts) | set(watched_hosts)
     try:
         return build_topology(
             datacenter_groups,
@@ -77,6 +89,8 @@ def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
             datacenters_group=datacenters_group,
             global_group=global_group,
             loose_hosts=tuple(loose_hosts),
+            watched_group=watched_group,
+            watched_hosts=tuple(watched_hosts),
         )
     except PromfleetError as exc:
         raise AnsibleFilterError(str(exc)) from exc
@@ -93,6 +107,26 @@ def federation_jobs(topology_data: dict, match: list, interval: str = "30s", tim
     return federation_scrape_configs(topology_data, match, interval, timeout, scheme, release)
 
 
+def _datacenter(topology_data: dict, datacenter: str) -> dict:
+    found = next((dc for dc in topology_data.get("datacenters", []) if dc["name"] == datacenter), None)
+    if found is None:
+        raise AnsibleFilterError("datacenter %r is not in the topology (it has %s)"
+                                 % (datacenter, ", ".join(dc["name"] for dc in topology_data.get("datacenters", []))
+                                    or "none"))
+    return found
+
+
+def watched_scrape_configs(topology_data: dict, datacenter: str, targets_dir: str | None = None) -> list:
+    """The scrape jobs of what ``datacenter`` watches: reading target files in ``targets_dir`` (a
+    server on a host), or with the targets inline when it is empty (a server in a cluster)."""
+    return watched.scrape_configs(_datacenter(topology_data, datacenter).get("jobs", {}), targets_dir or None)
+
+
+def watched_target_files(topology_data: dict, datacenter: str, targets_dir: str) -> dict:
+    """``{path: target groups}``: the target file of every watched job of ``datacenter``."""
+    return watched.target_files(_datacenter(topology_data, datacenter).get("jobs", {}), targets_dir)
+
+
 def same_machine(hostvars, hosts: list, host: str) -> list:
     """The hosts among ``hosts`` that run on the same machine as ``host`` (order kept)."""
     wanted = set(hosts) | {host}
@@ -107,6 +141,8 @@ class FilterModule:
             "topology": topology,
             "federation_jobs": federation_jobs,
             "same_machine": same_machine,
+            "watched_scrape_configs": watched_scrape_configs,
+            "watched_target_files": watched_target_files,
             "instance_name": instance_name,
             "kubernetes_name": kubernetes_name,
         }

@@ -47,6 +47,19 @@ options:
     description: Rule files, C(<name>.yml) to a mapping with C(groups).
     type: dict
     default: {}
+  target_files:
+    description:
+      - For a server on a host, file_sd target files, a path in O(targets_dir) to its target groups (a list of
+        C(targets) and C(labels)), as the C(watched_target_files) filter gives them. Each is checked by the
+        engine as a C(static_config) would be, then becomes a file of the daemon description that is written
+        atomically without a reload (the server reads it itself).
+    type: dict
+    default: {}
+  targets_dir:
+    description:
+      - Directory of the target files on the host. The daemon creates it and then holds exactly O(target_files)
+        in it, removing a target file no job reads any more.
+    type: str
   schema_version:
     description: The configuration schema (C(major.minor)) the engine checks against.
     type: str
@@ -102,8 +115,8 @@ options:
     type: str
     default: prometheus_plan
 notes:
-  - The plan is C(deployment), C(config) and C(rule_files), plus for a host C(daemon) (the description
-    with the configuration), for a cluster C(objects) and
+  - The plan is C(deployment), C(config) and C(rule_files), plus for a host C(target_files) and C(daemon) (the
+    description with the configuration), for a cluster C(objects) and
     C(kubernetes) (namespace, name, port, reloader, workload, other_workload, owned_labels, last_good,
     field_manager, config_map_data).
 seealso:

@@ -11,17 +11,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from fleet import FAST_INTERVALS, federated_datacenters, query, wait_for
-from it_support import assert_failed, assert_succeeded, says
+from it_support import assert_failed, assert_succeeded, says, table_lines
 
 
 def verify(federation):
     return federation.fleet.run("playbooks/verify.yml", federation.inventory, check=False)
-
-
-def table_lines(run) -> list[str]:
-    """The lines of the printed table (the debug task prints them as a YAML list)."""
-    return [line.strip()[2:] for line in run.output.splitlines()
-            if line.strip().startswith("- ") and ("  ok" in line or "FAILED" in line or "DATACENTER" in line)]
 
 
 def test_a_healthy_federation_is_verified_with_one_row_per_datacenter_and_global(federation):

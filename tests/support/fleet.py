@@ -67,12 +67,14 @@ class Fleet:
     # The Prometheus release line every server runs (default: the 3.x release), and per host.
     release: str | None = None
     host_releases: dict[str, str] = field(default_factory=dict)
+    # Watched machines per datacenter (host names): a node_exporter each, on a loopback port.
+    watched: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # the prometheus user must reach its directories below
-        wanted = [h for h in self.hosts() if h not in self.ports]
+        wanted = [h for h in self.hosts() + self.machines() if h not in self.ports]
         self.ports.update(zip(wanted, free_ports(len(wanted)), strict=True))
 
     @staticmethod
@@ -81,6 +83,18 @@ class Fleet:
 
     def hosts(self) -> list[str]:
         return [self.server_of(dc) for dc in self.datacenters] + list(self.globals_)
+
+    def machines(self, datacenter: str | None = None) -> list[str]:
+        """The watched machines of ``datacenter`` (default: of every datacenter)."""
+        if datacenter is not None:
+            return list(self.watched.get(datacenter, []))
+        return [m for dc in self.datacenters for m in self.watched.get(dc, [])]
+
+    def add_machine(self, datacenter: str, name: str) -> None:
+        """Watch one more machine in ``datacenter`` (a free port for its node_exporter)."""
+        self.watched.setdefault(datacenter, []).append(name)
+        if name not in self.ports:
+            self.ports[name] = free_ports(1)[0]
 
     def url(self, host: str) -> str:
         return "http://127.0.0.1:%d" % self.ports[host]
@@ -103,6 +117,9 @@ class Fleet:
             "prometheus_data_dir": str(self.root / "data") + "/{{ prometheus_instance }}",
             "prometheus_log_dir": str(self.root / "log"),
             "prometheus_report_dir": str(self.root / "report"),
+            # Watched machines: Debian's node_exporter on loopback, under the same private supervisord.
+            "node_exporter_listen_address": "127.0.0.1",
+            "node_exporter_install_method": "package",
             **releases.binary_vars(self.release),
             **FAST_INTERVALS,
             **self.extra_vars,
@@ -117,20 +134,33 @@ class Fleet:
 
     def inventory(self, datacenters: list[str] | None = None) -> dict:
         """Inventory data for ``datacenters`` (default: all of them) and the globals."""
+        chosen = self.datacenters if datacenters is None else datacenters
         children = {
             group_name(dc): {
                 "vars": {"datacenter": dc},
                 "hosts": {self.server_of(dc): self.host_vars(self.server_of(dc))},
             }
-            for dc in (self.datacenters if datacenters is None else datacenters)
+            for dc in chosen
         }
-        return {"all": {
-            "vars": self.common_vars(),
-            "children": {
-                "datacenters": {"children": children},
-                "prometheus_global": {"hosts": {g: self.host_vars(g) for g in self.globals_}},
-            },
-        }}
+        machine_groups = {}
+        for dc in chosen:
+            if self.machines(dc):
+                machine_groups[group_name(dc) + "_machines"] = {}
+                children[group_name(dc)]["children"] = {group_name(dc) + "_machines": {"hosts": {
+                    m: {"node_exporter_port": self.ports[m]} for m in self.machines(dc)}}}
+        top = {
+            "datacenters": {"children": children},
+            "prometheus_global": {"hosts": {g: self.host_vars(g) for g in self.globals_}},
+        }
+        if machine_groups:
+            top["watched"] = {"children": machine_groups}
+        return {"all": {"vars": self.common_vars(), "children": top}}
+
+    @staticmethod
+    def machine_host(inventory: dict, datacenter: str, name: str) -> dict:
+        """The variables of watched machine ``name`` of ``datacenter`` in ``inventory``, to change in place."""
+        group = inventory["all"]["children"]["datacenters"]["children"][group_name(datacenter)]
+        return group["children"][group_name(datacenter) + "_machines"]["hosts"][name]
 
     @staticmethod
     def datacenter_host(inventory: dict, datacenter: str) -> dict:

@@ -111,6 +111,12 @@ def says(run: PlaybookRun, phrase: str) -> bool:
     return " ".join(phrase.split()) in " ".join(run.output.split())
 
 
+def table_lines(run: PlaybookRun) -> list[str]:
+    """The lines of the verify table a run printed (the debug task prints them as a YAML list)."""
+    return [line.strip()[2:] for line in run.output.splitlines()
+            if line.strip().startswith("- ") and ("  ok" in line or "FAILED" in line or "DATACENTER" in line)]
+
+
 def assert_succeeded(run: PlaybookRun) -> None:
     assert run.returncode == 0, "ansible-playbook failed (rc=%d):\n%s" % (run.returncode, run.output[-6000:])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.promfleet.federation.plugins.module_utils.fleet import topology
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import topology, watched
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
@@ -97,6 +97,19 @@ def test_topology_default_equals_the_prometheus_role_default(constant, variable)
     assert same(getattr(topology, constant), defaults[variable]), (
         "topology.%s is %r but roles/prometheus/defaults/main.yml has %s: %r"
         % (constant, getattr(topology, constant), variable, defaults[variable]))
+
+
+@pytest.mark.parametrize("constant, role, variable", [
+    ("DEFAULT_WATCHED_GROUP", "prometheus", "prometheus_watched_group"),
+    ("DEFAULT_NODE_EXPORTER_PORT", "node_exporter", "node_exporter_port"),
+    ("DEFAULT_NODE_EXPORTER_LISTEN_ADDRESS", "node_exporter", "node_exporter_listen_address"),
+])
+def test_what_the_topology_assumes_of_watched_machines_equals_the_role_defaults(constant, role, variable):
+    defaults = role_defaults(role)
+    assert variable in defaults, "roles/%s/defaults/main.yml does not set %s" % (role, variable)
+    assert same(getattr(watched, constant), defaults[variable]), (
+        "watched.%s is %r but roles/%s/defaults/main.yml has %s: %r"
+        % (constant, getattr(watched, constant), role, variable, defaults[variable]))
 
 
 def test_the_topologys_federation_interval_equals_the_global_role_default():

@@ -18,6 +18,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topolog
     KUBERNETES,
     kubernetes_name,
 )
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.watched import render_target_file
 from ansible_collections.promfleet.federation.plugins.module_utils.host.config_files import (
     check_rule_files,
     with_rules_glob,
@@ -29,7 +30,10 @@ from ansible_collections.promfleet.federation.plugins.module_utils.host.descript
 from ansible_collections.promfleet.federation.plugins.module_utils.kube import manifests as kube
 from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import plain, render_text
-from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import normalize_config
+from ansible_collections.promfleet.federation.plugins.module_utils.model.promconfig import (
+    check_target_file,
+    normalize_config,
+)
 
 # Options of prometheus_kubernetes that are not the engine's: how to reach the cluster (kubernetes.core's),
 # and how the globals reach the server (the topology's).
@@ -111,9 +115,26 @@ def host_problems(host: str, daemon: dict, extra_flags: list, listen_address: st
         raise ConfigError("host '%s': %s" % (host, "; ".join(problems)))
 
 
-def plan_host(config: dict, rule_files: dict, schema_version: str, daemon: dict) -> dict:
+def target_file_specs(target_files: dict, targets_dir: str, schema_version: str, config_spec: dict) -> list:
+    """The file_sd target files as files of the daemon description: each checked by the engine,
+    in ``targets_dir``, rendered as stable JSON, written without a reload (the server reads them
+    itself)."""
+    specs = []
+    for path in sorted(target_files):
+        if path.rsplit("/", 1)[0] != targets_dir.rstrip("/") or not path.endswith(".json"):
+            raise ConfigError("target file %s: it must be a .json file directly in %s" % (path, targets_dir))
+        check_target_file(target_files[path], "target file %s" % path, schema_version)
+        specs.append({"path": path, "content": render_target_file(target_files[path]),
+                      "owner": config_spec.get("owner"), "group": config_spec.get("group"),
+                      "mode": config_spec.get("mode") or "0640", "checker": None, "reload": False})
+    return specs
+
+
+def plan_host(config: dict, rule_files: dict, schema_version: str, daemon: dict, target_files: dict | None = None,
+              targets_dir: str | None = None) -> dict:
     """The plan of a server on a host: prometheus.yml as it will be written (loading the rule
-    files of the daemon's rules directory), checked by the engine, the rule files, and the
+    files of the daemon's rules directory), checked by the engine, the rule files, the file_sd
+    target files of ``targets_dir`` (a directory the server then holds exactly these in), and the
     description the daemon role runs the server from, with them as its configuration."""
     daemon = plain(daemon)
     config_spec = daemon.get("config") or {}
@@ -126,7 +147,18 @@ def plan_host(config: dict, rule_files: dict, schema_version: str, daemon: dict)
         config = with_rules_glob(config, config_spec["path"], config_spec["rules_dir"])
     normalize_config(config, schema_version)
     daemon["config"] = dict(config_spec, content=config, rule_files=rule_files)
-    return {"deployment": HOST, "config": config, "rule_files": rule_files, "daemon": daemon}
+    target_files = plain(target_files or {})
+    if targets_dir:
+        daemon["directories"] = list(daemon.get("directories") or []) + [
+            {"path": targets_dir, "owner": config_spec.get("owner") or "root", "group": config_spec.get("group"),
+             "mode": "0750"}]
+        daemon["files"] = list(daemon.get("files") or []) + target_file_specs(target_files, targets_dir,
+                                                                              schema_version, config_spec)
+        daemon["owned_dirs"] = list(daemon.get("owned_dirs") or []) + [targets_dir]
+    elif target_files:
+        raise ConfigError("target files were given without the directory that holds them (targets_dir)")
+    return {"deployment": HOST, "config": config, "rule_files": rule_files, "target_files": target_files,
+            "daemon": daemon}
 
 
 def plan_kubernetes(host: str, config: dict, rule_files: dict, schema_version: str, options: dict,

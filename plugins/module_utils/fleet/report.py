@@ -29,9 +29,16 @@ def observation(targets: dict | None = None, query_result: dict | None = None, m
     if error:
         return {"error": str(error)}
     active = (targets or {}).get("activeTargets") or []
+    by_instance: dict = {}
+    for target in active:
+        counts = by_instance.setdefault(str((target.get("labels") or {}).get("instance", "")), [0, 0])
+        counts[0] += target.get("health") == "up"
+        counts[1] += 1
     seen = {
         "targets_up": sum(1 for t in active if t.get("health") == "up"),
         "targets_total": len(active),
+        # [up, total] per instance label: a watched machine's targets carry its inventory name
+        "instances": by_instance,
     }
     if query_result is not None:
         seen["federation_ages"] = federation_ages(query_result)
@@ -96,6 +103,32 @@ def _targets_cell(servers: list, observations: dict) -> str:
     return "%d/%d" % (up, total) if answered else "-"
 
 
+def _watched_cell(dc: dict, observations: dict) -> tuple:
+    """(text, notes) for a datacenter's watched machines: how many have every target up at a server
+    of the datacenter that answered. A machine whose targets are down is a note, not a failure: it
+    is what alerting is for, not a fault of the federation."""
+    machines = dc.get("watched") or []
+    if not machines:
+        return "-", []
+    answered = [observations[s["name"]] for s in dc["servers"]
+                if s["name"] in observations and "error" not in observations[s["name"]]]
+    if not answered:
+        return "%d (not asked)" % len(machines), []
+    up, notes = 0, []
+    for machine in machines:
+        counts = [seen.get("instances", {}).get(machine["name"]) for seen in answered]
+        best = max((c for c in counts if c), key=lambda c: (c[0] == c[1], c[0]), default=None)
+        if best and best[0] == best[1]:
+            up += 1
+        elif best:
+            notes.append("datacenter %s: watched machine %s has %d of %d targets up"
+                         % (dc["name"], machine["name"], best[0], best[1]))
+        else:
+            notes.append("datacenter %s: watched machine %s has no target at its servers yet"
+                         % (dc["name"], machine["name"]))
+    return "%d/%d up" % (up, len(machines)), notes
+
+
 def _servers_cell(servers: list, observations: dict) -> tuple:
     """(text, failures): server names, each not answering marked."""
     names, failures = [], []
@@ -121,9 +154,11 @@ def evaluate(topology: dict, observations: dict) -> dict:
     was not reached in this run.
     """
     globals_ = topology.get("globals") or []
-    failures, rows = [], []
+    failures, rows, notes = [], [], []
     for dc in topology.get("datacenters") or []:
         servers_text, server_failures = _servers_cell(dc["servers"], observations)
+        watched_text, watched_notes = _watched_cell(dc, observations)
+        notes += watched_notes
         failures += ["datacenter %s: %s" % (dc["name"], text) for text in server_failures]
         federation = {}
         fresh_everywhere = True
@@ -137,6 +172,7 @@ def evaluate(topology: dict, observations: dict) -> dict:
         rows.append({
             "datacenter": dc["name"],
             "servers": servers_text,
+            "watched": watched_text,
             "targets": _targets_cell(dc["servers"], observations),
             "federation": federation,
             "ok": not server_failures and fresh_everywhere,
@@ -147,27 +183,50 @@ def evaluate(topology: dict, observations: dict) -> dict:
         rows.append({
             "datacenter": "(global)",
             "servers": servers_text,
+            "watched": "",
             "targets": _targets_cell([glob], observations),
             "federation": {g["name"]: "" for g in globals_},
             "ok": not server_failures,
         })
-    return {"ok": not failures, "failures": failures, "rows": rows}
+    return {"ok": not failures, "failures": failures, "notes": notes, "rows": rows}
 
 
 def render_table(topology: dict, report: dict) -> str:
     """One plain-text table: datacenter, servers, targets up/total, federation age at each global."""
     global_names = [g["name"] for g in topology.get("globals") or []]
-    header = ["DATACENTER", "SERVERS", "TARGETS UP"] + ["AGE AT %s" % name for name in global_names] + ["STATUS"]
+    header = (["DATACENTER", "SERVERS", "WATCHED", "TARGETS UP"] + ["AGE AT %s" % name for name in global_names]
+              + ["STATUS"])
     lines = [header]
     for row in report["rows"]:
-        lines.append([row["datacenter"], row["servers"], row["targets"]]
+        lines.append([row["datacenter"], row["servers"], row.get("watched", ""), row["targets"]]
                      + [row["federation"].get(name, "") for name in global_names]
                      + ["ok" if row["ok"] else "FAILED"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
     verdict = ("federation verified: every global has fresh data of every datacenter" if report["ok"]
                else "federation NOT verified:\n" + "\n".join("  - " + failure for failure in report["failures"]))
-    return "\n".join(text + ["", verdict])
+    notes = ["note: " + note for note in report.get("notes") or []]
+    return "\n".join(text + [""] + notes + [verdict])
+
+
+# Up to this many watched machines of a datacenter are drawn one by one; more as one count.
+WATCHED_DRAWN = 4
+
+
+def watched_boxes(dc: dict) -> list:
+    """(key, title, subtitle) of the boxes that draw a datacenter's watched machines: one per
+    machine with its jobs, or one with their count when there are more than WATCHED_DRAWN."""
+    machines = dc.get("watched") or []
+    jobs = ", ".join(dc.get("jobs") or {}) or "nothing to scrape"
+    if len(machines) > WATCHED_DRAWN:
+        return [("watched_" + dc["name"], "%d watched machines" % len(machines), "jobs: " + jobs)]
+    return [("watched_" + m["name"], m["name"], "scraped: " + (", ".join(_machine_jobs(m)) or "nothing"))
+            for m in machines]
+
+
+def _machine_jobs(machine: dict) -> list:
+    return ((["node"] if machine.get("node_exporter") else [])
+            + [e["name"] for e in machine.get("exporters") or []] + [e["name"] for e in machine.get("services") or []])
 
 
 def _node_id(prefix: str, name: str) -> str:
@@ -187,7 +246,12 @@ def render_mermaid(topology: dict, report: dict | None = None) -> str:
         lines.append('  subgraph %s["datacenter %s"]' % (_node_id("dc", dc["name"]), dc["name"]))
         for server in dc["servers"]:
             lines.append('    %s["%s<br/>%s"]' % (_node_id("srv", server["name"]), server["name"], server["url"]))
+        for key, title, subtitle in watched_boxes(dc):
+            lines.append('    %s(["%s<br/>%s"])' % (_node_id("wm", key), title, subtitle))
         lines.append("  end")
+        for key, _title, _subtitle in watched_boxes(dc):
+            for server in dc["servers"]:
+                lines.append('  %s -. scrape .-> %s' % (_node_id("srv", server["name"]), _node_id("wm", key)))
     lines.append('  subgraph globals["global"]')
     for glob in topology.get("globals") or []:
         lines.append('    %s["%s<br/>%s"]' % (_node_id("srv", glob["name"]), glob["name"], glob["url"]))
@@ -219,7 +283,7 @@ def render_svg(topology: dict, report: dict | None = None) -> str:
             fresh[(row["datacenter"], glob)] = text.endswith(" s") and not text.startswith("stale")
     column = SVG_BOX_WIDTH + 2 * SVG_GAP
     width = max(len(datacenters), len(globals_), 1) * column
-    deepest = max([len(dc["servers"]) for dc in datacenters] + [1])
+    deepest = max([len(dc["servers"]) + len(watched_boxes(dc)) for dc in datacenters] + [1])
     dc_top = 2 * SVG_GAP + SVG_BOX_HEIGHT + 80
     height = dc_top + 40 + deepest * (SVG_BOX_HEIGHT + 12) + SVG_GAP
     parts = [
@@ -238,7 +302,7 @@ def render_svg(topology: dict, report: dict | None = None) -> str:
     offset = (width - len(datacenters) * column) / 2
     for index, dc in enumerate(datacenters):
         x = offset + index * column + SVG_GAP / 2
-        frame_height = 40 + len(dc["servers"]) * (SVG_BOX_HEIGHT + 12)
+        frame_height = 40 + (len(dc["servers"]) + len(watched_boxes(dc))) * (SVG_BOX_HEIGHT + 12)
         boxes.append('<rect x="%.0f" y="%d" width="%d" height="%d" rx="8" fill="#f4f4f4" stroke="#999"/>'
                      % (x, dc_top, SVG_BOX_WIDTH + SVG_GAP, frame_height))
         boxes.append('<text x="%.0f" y="%d" font-weight="bold">datacenter %s</text>'
@@ -251,6 +315,9 @@ def render_svg(topology: dict, report: dict | None = None) -> str:
                 colour = {True: "#2e7d32", False: "#c62828"}.get(fresh.get((dc["name"], glob["name"])), "#777")
                 parts.append('<line x1="%.0f" y1="%d" x2="%.0f" y2="%d" stroke="%s" stroke-width="1.5"/>'
                              % (x + SVG_GAP / 2 + SVG_BOX_WIDTH / 2, y, gx, gy, colour))
+        for number, (_key, title, subtitle) in enumerate(watched_boxes(dc), start=len(dc["servers"])):
+            y = dc_top + 30 + number * (SVG_BOX_HEIGHT + 12)
+            boxes.append(_svg_box(x + SVG_GAP / 2, y, title, subtitle, "#fff6d5"))
     return "\n".join(parts + boxes + ["</svg>"]) + "\n"
 
 

@@ -12,6 +12,12 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, TopologyError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import watched as watching
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet.addresses import (
+    WILDCARD_ADDRESSES,
+    port_number,
+    url_host,
+)
 from ansible_collections.promfleet.federation.plugins.module_utils.kube.manifests import DEFAULTS as KUBERNETES_DEFAULTS
 from ansible_collections.promfleet.federation.plugins.module_utils.model import versions
 from ansible_collections.promfleet.federation.plugins.module_utils.model.durations import parse_duration
@@ -36,7 +42,6 @@ DEFAULT_DATACENTER_SCRAPE_INTERVAL = "15s"
 DISCOVERY_UPDATE_SECONDS = 5
 DATACENTER_WAIT_SECONDS = 5
 
-_WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _INSTANCE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -82,31 +87,16 @@ def reach_host(hostvars: dict, listen_address: str) -> str:
     explicit = hostvars.get("prometheus_federation_host")
     if explicit:
         return str(explicit)
-    if listen_address not in _WILDCARD_ADDRESSES:
+    if listen_address not in WILDCARD_ADDRESSES:
         return listen_address
     if hostvars.get("ansible_connection") == "local":
         return "127.0.0.1"
     return str(hostvars.get("ansible_host") or hostvars.get("inventory_hostname"))
 
 
-def _url_host(host: str) -> str:
-    return "[%s]" % host if ":" in host and not host.startswith("[") else host
-
-
 def _port(host: str, hostvars: dict, problems: list[str]) -> int | None:
     """The port of ``host``, or None (and a problem) when it is not a TCP port number."""
-    raw = hostvars.get("prometheus_port", DEFAULT_PORT)
-    try:
-        port = int(raw)
-        integral = not isinstance(raw, bool) and port == float(raw)
-    except (TypeError, ValueError):
-        port, integral = -1, False
-    if not integral or not 1 <= port <= 65535:
-        problems.append(
-            "host '%s': prometheus_port is %r; it must be a TCP port number from 1 to 65535" % (host, raw)
-        )
-        return None
-    return port
+    return port_number(hostvars.get("prometheus_port", DEFAULT_PORT), "host '%s': prometheus_port" % host, problems)
 
 
 def _external_labels(host: str, hostvars: dict, own: dict, problems: list[str]) -> dict:
@@ -159,7 +149,7 @@ def _federation_url(host: str, kubernetes: object, problems: list[str]) -> tuple
             "(an Ingress)" % (host, raw))
         return None
     port = port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, "%s:%d" % (_url_host(parts.hostname), port), parts.path.rstrip("/")
+    return parts.scheme, "%s:%d" % (url_host(parts.hostname), port), parts.path.rstrip("/")
 
 
 def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | None,
@@ -168,7 +158,7 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
     port = _port(host, hostvars, problems)
     replica = str(hostvars.get("prometheus_replica") or host)
     own = {"datacenter": datacenter, "replica": replica} if datacenter else {"replica": replica}
-    target = "%s:%s" % (_url_host(reach_host(hostvars, listen)), port)
+    target = "%s:%s" % (url_host(reach_host(hostvars, listen)), port)
     server = {
         "name": host,
         "instance": instance_name(host),
@@ -281,20 +271,27 @@ def build_topology(
     datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
     global_group: str = DEFAULT_GLOBAL_GROUP,
     loose_hosts: tuple = (),
+    watched_group: str = watching.DEFAULT_WATCHED_GROUP,
+    watched_hosts: tuple = (),
 ) -> dict:
     """Turn inventory groups and variables into the federation topology.
 
     ``datacenter_groups`` maps each child group of ``datacenters_group`` to its hosts (including
     hosts of nested groups); ``hostvars`` maps every host to its inventory variables;
-    ``loose_hosts`` are hosts placed directly in ``datacenters_group`` (an error).
+    ``loose_hosts`` are hosts placed directly in ``datacenters_group`` (an error);
+    ``watched_hosts`` are the members of ``watched_group``: in a datacenter's group they are the
+    machines it watches, every other host of the group is one of its Prometheus servers.
     Raises TopologyError listing every problem found; otherwise returns plain data::
 
-        {"datacenters_group": ..., "global_group": ...,
-         "datacenters": [{"name", "group", "servers": [server, ...]}, ...],   # sorted by name
+        {"datacenters_group": ..., "global_group": ..., "watched_group": ...,
+         "datacenters": [{"name", "group", "servers": [server, ...],          # sorted by name
+                          "watched": [machine, ...], "jobs": {job: {"kind", "groups"}}}, ...],
          "globals": [server, ...],
-         "servers": {inventory_hostname: server}}
+         "servers": {inventory_hostname: server},
+         "watched": {inventory_hostname: machine}}
     """
     problems: list[str] = []
+    watched_set = set(watched_hosts)
     dc_of_host: dict[str, str] = {}
     group_of_datacenter: dict[str, str] = {}
     datacenters = []
@@ -311,21 +308,32 @@ def build_topology(
     shared = {h: g for h, g in groups_of_host.items() if len(g) > 1}
     for host in sorted(shared):
         problems.append(
-            "host '%s' is in several datacenter groups (%s); a server belongs to one datacenter"
-            % (host, ", ".join("'%s'" % g for g in shared[host]))
+            "host '%s' is in several datacenter groups (%s); a %s belongs to one datacenter"
+            % (host, ", ".join("'%s'" % g for g in shared[host]),
+               "watched machine" if host in watched_set else "server")
+        )
+    for host in sorted(watched_set - set(groups_of_host)):
+        problems.append(
+            "host '%s' is in '%s' but in no datacenter group; add it to the group of the datacenter that "
+            "watches it" % (host, watched_group)
         )
 
+    watched_by_host: dict[str, dict] = {}
     for group in sorted(datacenter_groups):
-        hosts = [h for h in datacenter_groups[group] if h not in shared]
-        if not hosts and datacenter_groups[group]:
+        members = [h for h in datacenter_groups[group] if h not in shared]
+        hosts = [h for h in members if h not in watched_set]
+        machines = sorted(h for h in members if h in watched_set)
+        if not members and datacenter_groups[group]:
             continue
         if not hosts:
             problems.append(
+                "datacenter group '%s' has no server: add at least one host to it that is not in '%s', or remove "
+                "it from '%s'" % (group, watched_group, datacenters_group) if machines else
                 "datacenter group '%s' has no server: add at least one host to it, or remove it from '%s'"
                 % (group, datacenters_group)
             )
             continue
-        values = {h: hostvars.get(h, {}).get("datacenter") for h in hosts}
+        values = {h: hostvars.get(h, {}).get("datacenter") for h in hosts + machines}
         missing = sorted(h for h, v in values.items() if v in (None, ""))
         if missing:
             problems.append(
@@ -353,10 +361,22 @@ def build_topology(
         for host in hosts:
             dc_of_host[host] = group
             servers.append(_server(host, _vars_of(hostvars, host), "datacenter", group, name, problems))
-        datacenters.append({"name": name, "group": group, "servers": servers})
+        watched = []
+        for host in machines:
+            host_vars = _vars_of(hostvars, host)
+            watched.append(watching.watched_machine(host, host_vars, name, machine_key(host_vars), problems))
+            watched_by_host[host] = watched[-1]
+        datacenters.append({"name": name, "group": group, "servers": servers, "watched": watched,
+                            "jobs": watching.datacenter_jobs(watched, problems, name)})
 
     globals_ = []
     for host in global_hosts:
+        if host in watched_set:
+            problems.append(
+                "host '%s' is both in '%s' and in '%s'; a global server is not a watched machine: use a separate "
+                "inventory host for the machine (it may share the machine)" % (host, watched_group, global_group)
+            )
+            continue
         if host in dc_of_host:
             problems.append(
                 "host '%s' is both in datacenter group '%s' and in '%s'; a global server federates "
@@ -374,16 +394,18 @@ def build_topology(
 
     servers = [s for dc in datacenters for s in dc["servers"]] + globals_
     _check_unique_labels(servers, problems)
-    _check_unique_listeners(servers, problems)
+    _check_unique_listeners(servers, list(watched_by_host.values()), problems)
     if problems:
         raise TopologyError(problems)
     datacenters.sort(key=lambda dc: dc["name"])
     return {
         "datacenters_group": datacenters_group,
         "global_group": global_group,
+        "watched_group": watched_group,
         "datacenters": datacenters,
         "globals": globals_,
         "servers": {s["name"]: s for s in servers},
+        "watched": watched_by_host,
         "mixed_versions": mixed_versions(servers),
     }
 
@@ -402,19 +424,33 @@ def _check_unique_labels(servers: list[dict], problems: list[str]) -> None:
             seen[key] = server["name"]
 
 
-def _check_unique_listeners(servers: list[dict], problems: list[str]) -> None:
-    seen: dict[tuple, str] = {}
-    for server in servers:
-        key = (server["machine"], server["port"])
-        if server["port"] is None:
+def _check_unique_listeners(servers: list[dict], machines: list[dict], problems: list[str]) -> None:
+    """No two things on one machine listen on one port: servers (prometheus_port), and the
+    node_exporter, exporters and services of watched machines."""
+    listeners = [(server["machine"], server["port"], server["name"], "prometheus_port") for server in servers
+                 if server["port"] is not None]
+    listeners += [(machine["machine"], port, machine["name"], what) for machine in machines
+                  for port, what in watching.ports_of(machine)]
+    seen: dict[tuple, tuple] = {}
+    for machine, port, host, what in listeners:
+        key = (machine, port)
+        if key not in seen:
+            seen[key] = (host, what)
             continue
-        if key in seen:
+        first_host, first_what = seen[key]
+        if first_what == what == "prometheus_port":
             problems.append(
                 "hosts '%s' and '%s' run on the same machine and both listen on port %d; give one of them "
-                "another prometheus_port" % (seen[key], server["name"], server["port"])
+                "another prometheus_port" % (first_host, host, port)
             )
+        elif first_host == host:
+            problems.append("host '%s': %s and %s both use port %d; give one of them another port"
+                            % (host, first_what, what, port))
         else:
-            seen[key] = server["name"]
+            problems.append(
+                "hosts '%s' (%s) and '%s' (%s) run on the same machine and both use port %d; give one of them "
+                "another port" % (first_host, first_what, host, what, port)
+            )
 
 
 def _format_labels(labels: dict) -> str:

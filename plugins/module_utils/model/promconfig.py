@@ -386,6 +386,16 @@ def _static_config(value, where, version, owner="scrape job"):
             )
 
 
+def check_target_file(groups, where: str, version: str) -> None:
+    """A file_sd target file's content: a list of target groups (``targets`` and ``labels``), each
+    as a static_config would be; ConfigError naming ``where`` and the group otherwise."""
+    if not isinstance(groups, list):
+        raise _fail(where, "a target file must be a list of target groups ({targets: [...], labels: {...}}), "
+                           "got %s" % type(groups).__name__)
+    for index, group in enumerate(groups):
+        _static_config(group, "%s[%d]" % (where, index), version, owner="target file")
+
+
 def _file_sd_config(value, where, version, owner="scrape job"):
     _check_fields(value, FILE_SD_SCHEMA, "file_sd_config", where, version, owner)
     if not value.get("files"):

@@ -32,7 +32,8 @@ def test_an_info_task_that_ran_out_of_retries_still_counts_what_it_read():
 
 
 def test_a_datacenter_server_observation_counts_its_targets():
-    assert federation_observation({"targets": UP}) == {"targets_up": 1, "targets_total": 1}
+    assert federation_observation({"targets": UP}) == {"targets_up": 1, "targets_total": 1,
+                                                       "instances": {"": [1, 1]}}
 
 
 def test_a_global_observation_carries_the_ages_and_the_limit():

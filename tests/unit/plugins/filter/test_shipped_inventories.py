@@ -34,3 +34,31 @@ def test_the_two_replicas_of_the_example_differ_by_their_replica_label_only():
         {"datacenter": "eu-west-1", "replica": "prom-a.eu-west-1.example.net"},
         {"datacenter": "eu-west-1", "replica": "prom-b.eu-west-1.example.net"},
     ]
+
+
+def test_the_local_inventory_watches_three_node_exporters_on_loopback_ports():
+    result = topology(hostvars_for(REPO / "inventories" / "local"))
+    assert {dc["name"]: dc["jobs"]["node"]["groups"] for dc in result["datacenters"]} == {
+        "eu-west-1": [{"targets": ["127.0.0.1:29100"], "labels": {"instance": "eu-west-1-node-1"}},
+                      {"targets": ["127.0.0.1:29101"], "labels": {"instance": "eu-west-1-node-2"}}],
+        "us-east-1": [{"targets": ["127.0.0.1:29102"], "labels": {"instance": "us-east-1-node-1"}}],
+    }
+    assert sorted(result["watched"]) == ["eu-west-1-node-1", "eu-west-1-node-2", "us-east-1-node-1"]
+
+
+def test_the_example_inventory_watches_machines_with_exporters_and_a_service_of_its_own_path():
+    result = topology(hostvars_for(REPO / "inventories" / "example"))
+    eu = next(dc for dc in result["datacenters"] if dc["name"] == "eu-west-1")
+    assert list(eu["jobs"]) == ["blackbox", "checkout", "mysqld", "node"]
+    assert eu["jobs"]["checkout"] == {"kind": "service", "groups": [
+        {"targets": ["10.10.1.21:8080"], "labels": {"instance": "web-1.eu-west-1.example.net", "service": "checkout",
+                                                    "__metrics_path__": "/internal/metrics"}},
+        {"targets": ["10.10.1.22:8080"], "labels": {"instance": "web-2.eu-west-1.example.net", "service": "checkout",
+                                                    "__metrics_path__": "/internal/metrics"}},
+    ]}
+    assert eu["jobs"]["blackbox"]["groups"] == [
+        {"targets": ["10.10.1.31:9115"], "labels": {"instance": "db-1.eu-west-1.example.net", "rack": "r12",
+                                                    "__metrics_path__": "/probe", "__param_module": "http_2xx"}}]
+    us = next(dc for dc in result["datacenters"] if dc["name"] == "us-east-1")
+    assert [s["name"] for s in us["servers"]] == ["prom-a.us-east-1.example.net"]
+    assert [m["name"] for m in us["watched"]] == ["prom-a-node.us-east-1.example.net", "web-1.us-east-1.example.net"]

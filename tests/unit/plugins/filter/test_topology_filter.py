@@ -18,6 +18,8 @@ from ansible_collections.promfleet.federation.plugins.filter.topology import (
     federation_jobs,
     same_machine,
     topology,
+    watched_scrape_configs,
+    watched_target_files,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topology import (
     instance_name,
@@ -190,6 +192,8 @@ def test_an_inventory_without_the_topology_groups_is_an_empty_topology(hostvars_
         "globals": [],
         "servers": {},
         "mixed_versions": None,
+        "watched_group": "watched",
+        "watched": {},
     }
 
 
@@ -349,6 +353,8 @@ def test_the_filter_module_exposes_topology_federation_jobs_same_machine_and_the
         "topology": topology,
         "federation_jobs": federation_jobs,
         "same_machine": same_machine,
+        "watched_scrape_configs": watched_scrape_configs,
+        "watched_target_files": watched_target_files,
         "instance_name": instance_name,
         "kubernetes_name": kubernetes_name,
     }

@@ -36,6 +36,49 @@ def test_a_host_plan_fails_with_the_engines_message():
         plan.plan_host(bad, {}, "2.42", DAEMON)
 
 
+TARGETS_DIR = "/etc/promfleet/eu/targets"
+NODE_GROUPS = [{"targets": ["10.0.1.1:9100"], "labels": {"instance": "web1"}}]
+
+
+def test_target_files_become_files_of_the_daemon_written_without_a_reload_in_a_directory_it_owns():
+    daemon = dict(DAEMON, config=dict(DAEMON["config"], owner="root", group="prometheus"))
+    planned = plan.plan_host(CONFIG, {}, "3.5", daemon, {TARGETS_DIR + "/node.json": NODE_GROUPS}, TARGETS_DIR)
+    assert planned["daemon"]["files"] == [{
+        "path": TARGETS_DIR + "/node.json",
+        "content": '[\n  {\n    "labels": {\n      "instance": "web1"\n    },\n    "targets": [\n'
+                   '      "10.0.1.1:9100"\n    ]\n  }\n]\n',
+        "owner": "root", "group": "prometheus", "mode": "0640", "checker": None, "reload": False}]
+    assert planned["daemon"]["owned_dirs"] == [TARGETS_DIR]
+    assert planned["daemon"]["directories"][-1] == {"path": TARGETS_DIR, "owner": "root", "group": "prometheus",
+                                                    "mode": "0750"}
+    assert planned["target_files"] == {TARGETS_DIR + "/node.json": NODE_GROUPS}
+
+
+def test_no_target_file_still_owns_the_directory_so_the_last_machine_removed_empties_it():
+    planned = plan.plan_host(CONFIG, {}, "3.5", DAEMON, {}, TARGETS_DIR)
+    assert planned["daemon"]["files"] == [] and planned["daemon"]["owned_dirs"] == [TARGETS_DIR]
+
+
+@pytest.mark.parametrize("path, groups, message", [
+    (TARGETS_DIR + "/node.json", {"targets": ["a:1"]},
+     "target file /etc/promfleet/eu/targets/node.json: a target file must be a list of target groups"),
+    (TARGETS_DIR + "/node.json", [{"targets": ["http://a:1/metrics"]}],
+     "target file /etc/promfleet/eu/targets/node.json[0].targets[0]: 'http://a:1/metrics' is not a valid target"),
+    (TARGETS_DIR + "/node.json", [{"targets": ["a:1"], "labels": {"rack": 12}}],
+     "target file /etc/promfleet/eu/targets/node.json[0]"),
+    ("/elsewhere/node.json", NODE_GROUPS, "target file /elsewhere/node.json: it must be a .json file directly in"),
+])
+def test_a_target_file_the_engine_refuses_fails_the_plan_naming_the_file(path, groups, message):
+    with pytest.raises(ConfigError) as caught:
+        plan.plan_host(CONFIG, {}, "3.5", DAEMON, {path: groups}, TARGETS_DIR)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_target_files_without_their_directory_are_refused():
+    with pytest.raises(ConfigError, match="without the directory"):
+        plan.plan_host(CONFIG, {}, "3.5", DAEMON, {TARGETS_DIR + "/node.json": NODE_GROUPS}, None)
+
+
 def test_host_problems_name_the_host_and_every_setting():
     daemon = dict(DAEMON, install={"method": "tarball", "archive_url": "", "archive_checksum": "",
                                    "hints": {"archive_url": "prometheus_tarball_url"}})

@@ -135,9 +135,9 @@ def test_the_table_has_a_column_per_global_and_says_what_failed():
     topology = dict(TOPOLOGY, globals=TOPOLOGY["globals"] + [server("global-b", 9094)])
     seen["global-b"] = observation(targets("up"), ages(eu_west_1=1.0, us_east_1=2.0), 60)
     lines = render_table(topology, evaluate(topology, seen)).splitlines()
-    assert lines[0].split() == ["DATACENTER", "SERVERS", "TARGETS", "UP", "AGE", "AT", "global-a", "AGE", "AT",
-                                "global-b", "STATUS"]
-    assert lines[2].split() == ["us-east-1", "us-a", "(not", "reached)", "-", "4.9", "s", "2.0", "s", "FAILED"]
+    assert lines[0].split() == ["DATACENTER", "SERVERS", "WATCHED", "TARGETS", "UP", "AGE", "AT", "global-a", "AGE",
+                                "AT", "global-b", "STATUS"]
+    assert lines[2].split() == ["us-east-1", "us-a", "(not", "reached)", "-", "-", "4.9", "s", "2.0", "s", "FAILED"]
     assert lines[-2:] == ["federation NOT verified:", "  - datacenter us-east-1: server us-a was not reached in "
                           "this run (down, unreachable or failed earlier in the run)"]
 
@@ -168,3 +168,52 @@ def test_svg_is_well_formed_with_a_box_per_server_and_red_edges_where_federation
 def test_svg_escapes_names():
     topology = {"datacenters": [{"name": "a<b", "servers": [server("s&1", 1)]}], "globals": [server("g", 2)]}
     ET.fromstring(render_svg(topology))
+
+
+def machine(name: str) -> dict:
+    return {"name": name, "node_exporter": {"port": 9100}, "exporters": [{"name": "mysqld"}], "services": []}
+
+
+def watched_topology(*names: str) -> dict:
+    eu = dict(TOPOLOGY["datacenters"][0], watched=[machine(n) for n in names],
+              jobs={"mysqld": {}, "node": {}} if names else {})
+    return dict(TOPOLOGY, datacenters=[eu, TOPOLOGY["datacenters"][1]])
+
+
+def targets_of(*instances: tuple) -> dict:
+    """Active targets as (instance, health) pairs."""
+    return {"activeTargets": [{"health": health, "labels": {"instance": name}} for name, health in instances]}
+
+
+def test_the_watched_column_counts_machines_with_every_target_up_at_some_server_of_their_datacenter():
+    topology = watched_topology("web1", "web2", "db1")
+    seen = healthy(**{
+        "eu-a": observation(targets_of(("web1", "up"), ("web1", "up"), ("web2", "up"), ("web2", "down"))),
+        "eu-b": observation(targets_of(("web1", "up"), ("web2", "down"), ("web2", "down"))),
+    })
+    report = evaluate(topology, seen)
+    assert report["rows"][0]["watched"] == "1/3 up"
+    assert report["rows"][1]["watched"] == "-"
+    assert report["notes"] == ["datacenter eu-west-1: watched machine web2 has 1 of 2 targets up",
+                               "datacenter eu-west-1: watched machine db1 has no target at its servers yet"]
+    # a machine down is a note, not a failure of the federation
+    assert report["ok"]
+    assert "note: datacenter eu-west-1: watched machine web2 has 1 of 2 targets up" in render_table(topology, report)
+
+
+def test_watched_machines_are_not_counted_when_no_server_of_their_datacenter_answered():
+    topology = watched_topology("web1")
+    report = evaluate(topology, healthy(**{"eu-a": {"error": "refused"}, "eu-b": {"error": "refused"}}))
+    assert report["rows"][0]["watched"] == "1 (not asked)" and report["notes"] == []
+
+
+def test_the_pictures_draw_each_watched_machine_or_their_count_when_there_are_many():
+    few = render_mermaid(watched_topology("web1", "web2"))
+    assert 'wm_watched_web1(["web1<br/>scraped: node, mysqld"])' in few
+    assert "srv_eu_a -. scrape .-> wm_watched_web1" in few and "srv_eu_b -. scrape .-> wm_watched_web2" in few
+    many = watched_topology(*("web%d" % n for n in range(20)))
+    chart = render_mermaid(many)
+    assert 'wm_watched_eu_west_1(["20 watched machines<br/>jobs: mysqld, node"])' in chart
+    assert "web3" not in chart
+    texts = [t.text for t in ET.fromstring(render_svg(many)).iter("{http://www.w3.org/2000/svg}text")]
+    assert "20 watched machines" in texts and "jobs: mysqld, node" in texts

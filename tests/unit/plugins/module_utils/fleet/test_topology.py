@@ -143,12 +143,14 @@ def test_two_datacenters_and_one_global_give_the_full_topology_with_datacenters_
         "datacenters_group": "datacenters",
         "global_group": "prometheus_global",
         "datacenters": [
-            {"name": "eu-west", "group": "dc_b_second", "servers": [EU1]},
-            {"name": "us-east", "group": "dc_a_first", "servers": [US1, US2]},
+            {"name": "eu-west", "group": "dc_b_second", "servers": [EU1], "watched": [], "jobs": {}},
+            {"name": "us-east", "group": "dc_a_first", "servers": [US1, US2], "watched": [], "jobs": {}},
         ],
         "globals": [G1],
         "servers": {"us1": US1, "us2": US2, "eu1": EU1, "g1": G1},
         "mixed_versions": None,
+        "watched_group": "watched",
+        "watched": {},
     }
 
 
@@ -180,6 +182,8 @@ def test_an_inventory_with_no_datacenters_and_no_globals_is_an_empty_topology_no
         "globals": [],
         "servers": {},
         "mixed_versions": None,
+        "watched_group": "watched",
+        "watched": {},
     }
 
 
