@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything this repository needs, without Galaxy and without asking anything:
-#   1. Debian packages: prometheus (with promtool), prometheus-node-exporter, supervisor, systemd
+#   1. Debian packages: prometheus (with promtool), prometheus-node-exporter, prometheus-alertmanager
+#      (with amtool), supervisor, systemd
 #      (systemd-analyze), curl, git, rsync and shellcheck (without it the shellcheck test of
-#      ansible-test sanity is skipped); no service of theirs left running (node-exporter's on :9100)
+#      ansible-test sanity is skipped); no service of theirs left running (node-exporter's on :9100,
+#      alertmanager's on :9093)
 #   2. .venv with the pinned Python dependencies of requirements.txt
 #   3. the collections of collections/requirements.yml (kubernetes.core, ansible.posix) in collections/ansible_collections,
 #      taken from the `ansible` wheel on PyPI (scripts/install_collections.py)
@@ -19,13 +21,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
 ANSIBLE_COLLECTIONS_SOURCE=${ANSIBLE_COLLECTIONS_SOURCE:-ansible==12.3.0}
-APT_PACKAGES=(prometheus prometheus-node-exporter supervisor systemd curl git rsync shellcheck)
+APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager supervisor systemd curl git rsync shellcheck)
 # a command each package must provide
 declare -A APT_COMMANDS=([prometheus]=promtool [prometheus-node-exporter]=prometheus-node-exporter
+                         [prometheus-alertmanager]=amtool
                          [supervisor]=supervisord [systemd]=systemd-analyze
                          [curl]=curl [git]=git [rsync]=rsync [shellcheck]=shellcheck)
 # services of these packages that would listen next to the tests' instances: never left running
-PACKAGE_SERVICES=(prometheus-node-exporter)
+PACKAGE_SERVICES=(prometheus-node-exporter prometheus-alertmanager)
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 START=$SECONDS
@@ -165,5 +168,6 @@ log "ansible-core $("$VENV/bin/python" -c 'from ansible.release import __version
 log "prometheus $(prometheus --version 2>&1 | awk 'NR==1 {print $3}')"
 log "promtool $(promtool --version 2>&1 | awk 'NR==1 {print $3}')"
 log "node_exporter $(prometheus-node-exporter --version 2>&1 | awk 'NR==1 {print $3}')"
+log "amtool $(amtool --version 2>&1 | awk 'NR==1 {print $3}')"
 log "supervisord $(supervisord --version 2>&1)"
 log "done in $((SECONDS - START)) s"
