@@ -49,6 +49,12 @@ class LabelSetError(PromfleetError, ValueError):
     """A label set that is not a mapping of label names to strings."""
 
 
+class AlertmanagerConfigError(PromfleetError, ValueError):
+    """An alertmanager.yml Alertmanager would refuse (or the model refuses on purpose); the message
+    names the path (``route.routes[1]``, ``receivers[2] (name 'pager')``, ``inhibit_rules[0].equal``)
+    and what would be right."""
+
+
 # --- host: files, commands, the HTTP client, reloads --------------------------------------------------
 
 
