@@ -26,8 +26,8 @@ description:
     without a restart (SIGHUP through the service
     manager, or C(POST /-/reload)), proves it live (C(<prefix>_config_last_reload_successful) is 1,
     its success timestamp moved on and, for Prometheus, the configuration the server reports equals
-    the file) and, when it is not, puts the last good files back, reloads them and fails with the
-    daemon's reason and its checker's.
+    the file; for Alertmanager, C(alertmanager_config_hash) is the hash of the file) and, when it is not,
+    puts the last good files back, reloads them and fails with the daemon's reason and its checker's.
   - The files are also reloaded when they are newer than the configuration the daemon last loaded,
     so a run interrupted between its write and its reload converges on the next one.
   - With O(state=absent) it stops the instance and removes its unit or program and O(remove); the last
@@ -125,13 +125,20 @@ options:
     type: dict
     suboptions:
       path:
-        description: The file (e.g. C(prometheus.yml)).
+        description: The file (e.g. C(prometheus.yml), C(alertmanager.yml)).
         type: path
         required: true
       content:
         description: The configuration.
         type: dict
         required: true
+      kind:
+        description:
+          - What the configuration is, which says how its secrets are redacted - V(prometheus) (C(<redacted>)),
+            V(alertmanager) (C(<secret>), as Alertmanager shows them - receiver URLs and keys included).
+        type: str
+        choices: [prometheus, alertmanager]
+        default: prometheus
       rule_files:
         description:
           - Rule files (C(<name>.yml) to a mapping with C(groups)), written to O(config.rules_dir), which
@@ -200,7 +207,8 @@ options:
         copies are kept too; subdirectories and symbolic links are left alone.
       - Each must also be one of O(directories), which creates it.
       - A removal never reloads the instance - give an owned directory only files with O(files[].reload=false),
-        which the daemon rereads by itself.
+        which the daemon rereads by itself, or files that the configuration names one by one (Alertmanager's
+        templates) - a file that is not one of O(files) then is no file the configuration loads.
     type: list
     elements: path
     default: []
@@ -226,6 +234,12 @@ options:
       - After a reload, also compare the configuration the server reports (C(/api/v1/status/config)) with the file.
     type: bool
     default: true
+  compare_hash:
+    description:
+      - After a reload, also check that C(<prefix>_config_hash) is the hash of the file (Alertmanager's
+        C(alertmanager_config_hash), the first 48 bits of its md5), so it moved when the file changed.
+    type: bool
+    default: false
   start_timeout:
     description: Seconds a (re)started instance has to answer O(ready_path) with 200.
     type: int
@@ -255,7 +269,9 @@ attributes:
         yet, the result says so.
   diff_mode:
     support: full
-    details: The configuration is shown with secrets replaced by C(<redacted>).
+    details:
+      - The configuration is shown with secrets replaced by C(<redacted>) (C(<secret>) for
+        O(config.kind=alertmanager)).
   platform:
     platforms: posix
 seealso:
@@ -310,6 +326,33 @@ EXAMPLES = r"""
     ready_path: /metrics
     reload_method: none
 
+- name: Run Alertmanager, its receivers' secrets redacted in the diff, a reload proven by its config hash
+  promfleet.federation.daemon:
+    name: promfleet-alertmanager-am-a
+    binary: /usr/bin/prometheus-alertmanager
+    title: Alertmanager am-a (promfleet.federation)
+    user: alertmanager
+    group: alertmanager
+    flags:
+      - --config.file=/etc/promfleet/promfleet-alertmanager-am-a/alertmanager.yml
+      - --storage.path=/var/lib/promfleet/promfleet-alertmanager-am-a
+      - --web.listen-address=127.0.0.1:9093
+      - --cluster.listen-address=
+    service_manager: supervisord
+    url: http://127.0.0.1:9093
+    directories:
+      - {path: /etc/promfleet/promfleet-alertmanager-am-a, owner: root, group: alertmanager, mode: "0750"}
+      - {path: /var/lib/promfleet/promfleet-alertmanager-am-a, owner: alertmanager, group: alertmanager, mode: "0750"}
+    config:
+      path: /etc/promfleet/promfleet-alertmanager-am-a/alertmanager.yml
+      kind: alertmanager
+      content: "{{ my_alertmanager_yml }}"
+      group: alertmanager
+      checker: [/usr/bin/amtool, check-config]
+    reload_proof: alertmanager
+    compare_config: false
+    compare_hash: true
+
 - name: Remove it again, with its data
   promfleet.federation.daemon:
     name: promfleet-eu-west-1-a
@@ -339,6 +382,7 @@ reload:
   description:
     - The reload, as M(promfleet.federation.prometheus_reload) returns it (method, reload_seconds,
       last_reload_success_timestamp, config_differences, msg); null when none was due.
+    - With O(compare_hash), also config_hash (before, after and the file's).
   returned: with O(state=present)
   type: dict
   sample: {method: signal, reload_seconds: 0.012, rolled_back: false, msg: reloaded with SIGHUP ...}
@@ -348,7 +392,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
-from ansible_collections.promfleet.federation.plugins.module_utils.host import daemon, machine
+from ansible_collections.promfleet.federation.plugins.module_utils.host import config_files, daemon, machine
 from ansible_collections.promfleet.federation.plugins.module_utils.host.client import (
     CONNECTION_ARGUMENT_SPEC,
     CONNECTION_MUTUALLY_EXCLUSIVE,
@@ -358,7 +402,6 @@ from ansible_collections.promfleet.federation.plugins.module_utils.host.client i
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.host.service import MANAGERS
 from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import YAML_IMPORT_ERROR
-from ansible_collections.promfleet.federation.plugins.module_utils.model.redact import redact
 
 _FILE = {
     "path": {"type": "path", "required": True},
@@ -395,6 +438,7 @@ ARGUMENT_SPEC = dict(
     config={"type": "dict", "options": dict(
         _FILE,
         content={"type": "dict", "required": True},
+        kind={"type": "str", "choices": list(config_files.KINDS), "default": config_files.PROMETHEUS},
         rule_files={"type": "dict"},
         rules_dir={"type": "path"},
     )},
@@ -408,6 +452,7 @@ ARGUMENT_SPEC = dict(
     reload_method={"type": "str", "choices": ["signal", "http", "none"], "default": "signal"},
     reload_proof={"type": "str", "default": "prometheus"},
     compare_config={"type": "bool", "default": True},
+    compare_hash={"type": "bool", "default": False},
     start_timeout={"type": "int", "default": 60},
     reload_timeout={"type": "float", "default": 30.0},
     remove={"type": "list", "elements": "path", "default": []},
@@ -428,6 +473,7 @@ def main() -> None:
     # The logged arguments show the configuration redacted, like the result and the diff.
     logged = dict(params)
     if params["config"]:
+        redact = config_files.redactor(params["config"]["kind"])
         logged["config"] = dict(params["config"], content=redact(params["config"]["content"]))
     invocation = {"module_args": logged}
     if YAML_IMPORT_ERROR is not None:

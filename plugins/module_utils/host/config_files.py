@@ -1,7 +1,9 @@
 # Copyright: promfleet maintainers
 # Apache License 2.0 (see LICENSE)
 """Writing prometheus.yml and its rule files safely: the logic of the ``prometheus_config`` module,
-and the configuration step of the ``daemon`` module for Prometheus.
+and the configuration step of the ``daemon`` module (for Prometheus, and for daemons whose
+configuration has no rule files, such as Alertmanager's alertmanager.yml: its ``kind`` says how its
+secrets are redacted in what is shown, ``redactor``).
 
 The flow is ``plan`` (validation by the ``engine`` the caller passes - the prometheus_config module
 passes ``promconfig.normalize_config`` for its schema version; the daemon module none, its
@@ -62,6 +64,10 @@ RULES_GLOB = "*.yml"
 # Plain file names that the `<rules_dir>/*.yml` glob of the config loads.
 RULE_FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.yml$")
 REDACTED_CHANGE = "a redacted value changed"
+PROMETHEUS = "prometheus"
+ALERTMANAGER = "alertmanager"
+# The kinds of configuration, each shown with its own redactor (``redactor``).
+KINDS = (PROMETHEUS, ALERTMANAGER)
 
 
 class Plan:
@@ -78,6 +84,7 @@ class Plan:
         current_config: bytes | None,
         current_rules: dict,
         attributes: FileAttributes,
+        kind: str = PROMETHEUS,
     ) -> None:
         self.path = path
         self.rules_dir = rules_dir
@@ -88,6 +95,12 @@ class Plan:
         self.current_config = current_config
         self.current_rules = current_rules
         self.attributes = attributes
+        self.kind = kind
+
+    @property
+    def redact(self) -> Callable[[dict], dict]:
+        """The redactor of this kind of configuration (``redactor``)."""
+        return redactor(self.kind)
 
     @property
     def checksum(self) -> str:
@@ -205,6 +218,7 @@ def plan(
     attributes: FileAttributes | None = None,
     engine: Engine | None = None,
     require_directory: bool = True,
+    kind: str = PROMETHEUS,
 ) -> Plan:
     """Validate ``config`` with the engine and render every file; reads the destination, writes nothing.
 
@@ -214,8 +228,11 @@ def plan(
     ``engine`` checks ``config`` and returns it normalized (the prometheus_config module passes the
     collection's engine for its schema version); None means the caller has checked it already: it is
     only rendered. Without ``require_directory`` (check mode of a daemon not installed yet) the directory
-    of ``path`` may be missing. Raises ``ConfigError`` (the engine's message) or ``ConfigFileError``.
+    of ``path`` may be missing. ``kind`` (one of ``KINDS``) says how the diff and the result redact the
+    configuration. Raises ``ConfigError`` (the engine's message) or ``ConfigFileError``.
     """
+    if kind not in KINDS:
+        raise ConfigFileError("kind %r is not a kind of configuration; use one of %s" % (kind, ", ".join(KINDS)))
     path = os.path.abspath(path)
     if os.path.isdir(path):
         raise ConfigFileError("path %s is a directory; it must name the prometheus.yml to write" % path)
@@ -238,21 +255,37 @@ def plan(
         current_config=read(path),
         current_rules=_current_rules(rules_dir) if rules_dir else {},
         attributes=attributes or FileAttributes(),
+        kind=kind,
     )
 
 
 # --- diff -----------------------------------------------------------------------------------------
 
 
-def redacted_text(data: bytes | None) -> str:
-    """prometheus.yml bytes as YAML with every secret replaced by ``<redacted>``."""
+def redactor(kind: str) -> Callable[[dict], dict]:
+    """The function that replaces the secrets of a configuration of ``kind`` before it is shown (a
+    diff, a result, the logged arguments): Prometheus' (``<redacted>``), or Alertmanager's
+    (``<secret>``, as Alertmanager itself shows them)."""
+    if kind == ALERTMANAGER:
+        # Imported here: the Alertmanager model is not loaded by a run for Prometheus.
+        from ansible_collections.promfleet.federation.plugins.module_utils.model.alertmanager import (
+            redact_alertmanager_config,
+        )
+
+        return redact_alertmanager_config
+    return redact
+
+
+def redacted_text(data: bytes | None, kind: str = PROMETHEUS) -> str:
+    """Configuration bytes of ``kind`` as YAML with every secret replaced (``redactor``; by default
+    Prometheus' ``<redacted>``)."""
     if data is None:
         return ""
     try:
         document = load_mapping(data, "the file")
     except ConfigError:
         return "# the file is not a YAML mapping; its text is not shown (it may hold secrets)\n"
-    return render(redact(document)).decode("utf-8") if document else ""
+    return render(redactor(kind)(document)).decode("utf-8") if document else ""
 
 
 def _text(data: bytes | None) -> str:
@@ -262,13 +295,13 @@ def _text(data: bytes | None) -> str:
 def diff(plan_: Plan) -> list:
     """Ansible diffs (before/after) of prometheus.yml and of every rule file that changes.
 
-    prometheus.yml is shown through ``redact`` on both sides, so secrets never appear;
-    when only a redacted value changed, the after header says so.
+    The configuration is shown through the redactor of its kind on both sides, so secrets never
+    appear; when only a redacted value changed, the after header says so.
     """
     result = []
     if plan_.config_changed:
-        before = redacted_text(plan_.current_config)
-        after = redacted_text(plan_.config_bytes)
+        before = redacted_text(plan_.current_config, plan_.kind)
+        after = redacted_text(plan_.config_bytes, plan_.kind)
         header = plan_.path + " (secrets redacted)"
         result.append({
             "before_header": header,
@@ -542,6 +575,6 @@ def result(plan_: Plan, changed: bool) -> dict:
         "path": plan_.path,
         "rule_files": plan_.rule_paths,
         "backup_path": last_good if os.path.exists(last_good) else None,
-        "config": redact(plan_.normalized),
+        "config": plan_.redact(plan_.normalized),
         "diff": diff(plan_),
     }

@@ -136,7 +136,8 @@ class Converge:
             return None
         attributes = files.resolve_attributes(spec["owner"], spec["group"], spec["mode"], missing_ok=self.check_mode)
         plan = config_files.plan(spec["path"], spec["content"], spec["rule_files"], spec["rules_dir"], attributes,
-                                 require_directory=not self.check_mode)
+                                 require_directory=not self.check_mode,
+                                 kind=spec.get("kind") or config_files.PROMETHEUS)
         checker = self.checker(spec["checker"], spec["path"])
         self.diffs += config_files.diff(plan)
         if self.check_mode:
@@ -318,7 +319,8 @@ class Converge:
             return None
         result = reload.reload(self.client, self.trigger(), self.params["reload_timeout"], plan.path, rollback=True,
                                checker=self.checker(self.params["config"]["checker"], plan.path), prefix=prefix,
-                               compare=self.params["compare_config"])
+                               compare=self.params["compare_config"],
+                               compare_hash=self.params.get("compare_hash", False))
         self.done.append(result["msg"])
         return result
 

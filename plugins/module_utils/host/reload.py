@@ -7,7 +7,8 @@ The state before is read from ``/metrics``; the reload is triggered by ``POST /-
 SIGHUP (to a pid, through supervisord or systemd); it counts as done only when
 ``<prefix>_config_last_reload_successful`` is 1 AND
 ``<prefix>_config_last_reload_success_timestamp_seconds`` is newer than before. For Prometheus, the
-configuration the server then reports must also equal the file. When the reload fails and
+configuration the server then reports must also equal the file; for Alertmanager, ``<prefix>_config_hash``
+must be the hash of the file (``config_hash``: it moved when the file changed). When the reload fails and
 ``<config_path>.last-good`` exists, it and the last good rule files are copied back atomically
 (``config_files.restore_last_good``) and reloaded, and the failure is reported with the daemon's
 own error text and its checker's.
@@ -15,6 +16,7 @@ own error text and its checker's.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -39,6 +41,8 @@ from ansible_collections.promfleet.federation.plugins.module_utils.model.documen
 
 LIFECYCLE_HINT = "start Prometheus with --web.enable-lifecycle or use method: signal"
 POLL_INTERVAL = 0.1
+# Seconds the hash may lag behind the success timestamp: Alertmanager sets it right after.
+HASH_TIMEOUT = 5.0
 
 
 class Trigger:
@@ -186,6 +190,39 @@ def compare_with_file(client: PrometheusClient, config_path: str) -> list:
     return compare_with_text(client, text, config_path, os.path.dirname(os.path.abspath(config_path)))
 
 
+def config_hash(data: bytes) -> float:
+    """The value of ``<prefix>_config_hash`` for a configuration file of bytes ``data``, as Alertmanager
+    computes it: the first 48 bits of the md5 digest read as a little-endian integer (a float64 holds
+    them exactly)."""
+    return float(int.from_bytes(hashlib.md5(data).digest()[:6], "little"))
+
+
+def config_hash_metric(prefix: str) -> str:
+    """The metric of the hash of the loaded configuration of daemon ``prefix``."""
+    return prefix + "_config_hash"
+
+
+def loaded_hash(client: PrometheusClient, prefix: str) -> float | None:
+    """``<prefix>_config_hash`` now, None when the daemon does not export it."""
+    return client.metrics().get(config_hash_metric(prefix))
+
+
+def wait_for_hash(client: PrometheusClient, config_path: str, prefix: str, timeout: float) -> dict:
+    """After a proven reload: wait (at most ``timeout`` seconds) until ``<prefix>_config_hash`` is the
+    hash of ``config_path``; ``{"file": <the file's hash>, "after": <the loaded one>}`` either way."""
+    try:
+        with open(config_path, "rb") as handle:
+            wanted = config_hash(handle.read())
+    except OSError as exc:
+        raise PrometheusError("cannot read config_path %s: %s" % (config_path, exc.strerror)) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        loaded = loaded_hash(client, prefix)
+        if loaded == wanted or time.monotonic() >= deadline:
+            return {"file": wanted, "after": loaded}
+        time.sleep(POLL_INTERVAL)
+
+
 def attempt_reload(client: PrometheusClient, trigger, timeout: float, explain=None, prefix: str = PROMETHEUS) -> dict:
     """One reload: fire, then wait for proof. ``trigger`` is a Trigger or any object with its
     ``method`` (http or signal) and ``fire(client)``; ``explain()``, when given, adds the checker's
@@ -228,13 +265,17 @@ def reload(
     check_mode: bool = False,
     prefix: str = PROMETHEUS,
     compare: bool = True,
+    compare_hash: bool = False,
 ) -> dict:
     """Reload and verify (see the module docstring); returns the module's result, raises
     ReloadError (with the result) when the reload fails, PrometheusError when it cannot start.
-    ``compare`` also checks that the configuration the server reports is the file's (Prometheus)."""
+    ``compare`` also checks that the configuration the server reports is the file's (Prometheus);
+    ``compare_hash`` that ``<prefix>_config_hash`` is the hash of the file (Alertmanager), the result's
+    ``config_hash`` then has it before and after the reload, and the file's."""
     result = {"changed": True, "method": trigger.method, "rolled_back": False, "restored_files": [],
               "config_differences": []}
     compare = compare and bool(config_path)
+    compare_hash = compare_hash and bool(config_path)
     if check_mode:
         state = client.reload_state(prefix)
         trigger.check()
@@ -250,12 +291,20 @@ def reload(
     def explain() -> str:
         return checker_details(checker, config_path)
 
+    hash_before = loaded_hash(client, prefix) if compare_hash else None
     first = attempt_reload(client, trigger, timeout, explain, prefix)
     result.update(
         reload_seconds=first["seconds"],
         last_reload_success_timestamp={"before": first["before"]["timestamp"], "after": first["after"]["timestamp"]},
     )
     if first["ok"]:
+        if compare_hash:
+            result["config_hash"] = dict(wait_for_hash(client, config_path, prefix, HASH_TIMEOUT), before=hash_before)
+            if result["config_hash"]["after"] != result["config_hash"]["file"]:
+                raise ReloadError(
+                    "the reload succeeded, but %s is %s, not the hash of %s (%s): the server loaded another file"
+                    % (config_hash_metric(prefix), result["config_hash"]["after"], config_path,
+                       result["config_hash"]["file"]), result)
         if compare:
             result["config_differences"] = compare_with_file(client, config_path)
             if result["config_differences"]:
