@@ -35,3 +35,10 @@ def check_service_discovery(
     except ValueError:
         parsed = None
     return run.returncode, parsed, output
+
+
+def run(line: str | None, *args: str, cwd: Path) -> tuple[int, str]:
+    """Run the ``promtool`` of Prometheus ``line`` (``"2.42"``, ``"3.5"``, ...; None: the 3.x release)
+    with ``args`` in ``cwd``. Returns (exit code, stdout+stderr text)."""
+    done = subprocess.run([releases.promtool(line), *args], cwd=cwd, capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout + done.stderr
