@@ -19,11 +19,21 @@ def federation_observation(info: dict, max_age: float | None = None) -> dict:
     that did not answer may be marked ok."""
     if info.get("unreachable") or "targets" not in info:
         return report_.observation(error=info.get("msg") or "no answer")
-    queries = info.get("queries") or []
+    # verify.yml asks a global the age query first; then every server the query of its firing alerts.
+    queries = list(info.get("queries") or [])
+    ages = queries.pop(0) if max_age is not None and queries else None
     try:
-        return report_.observation(info.get("targets"), queries[0] if queries else None, max_age)
+        return report_.observation(info.get("targets"), ages, max_age, alerts=queries[0] if queries else None)
     except PromfleetError as exc:
         raise AnsibleFilterError("federation_observation: %s" % exc) from exc
+
+
+def alertmanager_observation(answer: dict) -> dict:
+    """What one Alertmanager answered, from a registered ``ansible.builtin.uri`` result of its
+    ``/api/v2/status``."""
+    if answer.get("status") != 200 or not isinstance(answer.get("json"), dict):
+        return report_.alertmanager_observation(error=answer.get("msg") or "no answer")
+    return report_.alertmanager_observation(answer["json"])
 
 
 def federation_fresh(seen: dict, topology: dict) -> bool:
@@ -42,6 +52,7 @@ class FilterModule:
     def filters(self) -> dict:
         return {
             "federation_observation": federation_observation,
+            "alertmanager_observation": alertmanager_observation,
             "federation_fresh": federation_fresh,
             "federation_report": federation_report,
         }

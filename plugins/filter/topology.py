@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import PromfleetError
-from ansible_collections.promfleet.federation.plugins.module_utils.fleet import watched
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import alerting, watched
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.federation import (
     federation_match_findings,
     federation_scrape_configs,
@@ -41,16 +41,24 @@ _TOPOLOGY_VARS = (
     "watched_labels",
     "watched_exporters",
     "watched_services",
+    "alertmanager_listen_address",
+    "alertmanager_port",
+    "alertmanager_cluster_port",
+    "alertmanager_cluster_listen_address",
     "ansible_connection",
     "ansible_host",
     "inventory_hostname",
 )
 
 
-def _inventory_groups(hostvars, datacenters_group: str, global_group: str,
-                      watched_group: str = watched.DEFAULT_WATCHED_GROUP) -> tuple[dict, list, list, list]:
-    """Child groups of ``datacenters_group`` with their hosts, the hosts of ``global_group``,
-    hosts placed directly in ``datacenters_group``, and the hosts of ``watched_group``.
+def _members(inventory, group: str) -> list:
+    found = inventory.groups.get(group)
+    return [h.name for h in found.get_hosts()] if found is not None else []
+
+
+def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tuple[dict, list, list, object]:
+    """Child groups of ``datacenters_group`` with their hosts, the hosts of ``global_group``, hosts
+    placed directly in ``datacenters_group``, and the inventory itself.
 
     Template variables expose group membership (``groups``) but not the group tree, which the
     topology needs (an empty datacenter group is an error, not an absence); the inventory the
@@ -63,11 +71,7 @@ def _inventory_groups(hostvars, datacenters_group: str, global_group: str,
     children = parent.child_groups if parent is not None else []
     loose_hosts = [h.name for h in parent.hosts] if parent is not None else []
     datacenter_groups = {child.name: [h.name for h in child.get_hosts()] for child in children}
-    top = inventory.groups.get(global_group)
-    global_hosts = [h.name for h in top.get_hosts()] if top is not None else []
-    watched_parent = inventory.groups.get(watched_group)
-    watched_hosts = [h.name for h in watched_parent.get_hosts()] if watched_parent is not None else []
-    return datacenter_groups, global_hosts, loose_hosts, watched_hosts
+    return datacenter_groups, _members(inventory, global_group), loose_hosts, inventory
 
 
 def _topology_vars(hostvars, host: str) -> dict:
@@ -76,11 +80,15 @@ def _topology_vars(hostvars, host: str) -> dict:
 
 
 def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
-             global_group: str = DEFAULT_GLOBAL_GROUP, watched_group: str = watched.DEFAULT_WATCHED_GROUP) -> dict:
+             global_group: str = DEFAULT_GLOBAL_GROUP, watched_group: str = watched.DEFAULT_WATCHED_GROUP,
+             alertmanagers_group: str = alerting.DEFAULT_ALERTMANAGERS_GROUP) -> dict:
     """The federation topology of the inventory behind ``hostvars``."""
-    datacenter_groups, global_hosts, loose_hosts, watched_hosts = _inventory_groups(
-        hostvars, datacenters_group, global_group, watched_group)
-    hosts = {h for members in datacenter_groups.values() for h in members} | set(global_hosts) | set(watched_hosts)
+    datacenter_groups, global_hosts, loose_hosts, inventory = _inventory_groups(
+        hostvars, datacenters_group, global_group)
+    watched_hosts = _members(inventory, watched_group)
+    alertmanager_hosts = _members(inventory, alertmanagers_group)
+    hosts = ({h for members in datacenter_groups.values() for h in members} | set(global_hosts) | set(watched_hosts)
+             | set(alertmanager_hosts))
     try:
         return build_topology(
             datacenter_groups,
@@ -91,6 +99,8 @@ def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
             loose_hosts=tuple(loose_hosts),
             watched_group=watched_group,
             watched_hosts=tuple(watched_hosts),
+            alertmanagers_group=alertmanagers_group,
+            alertmanager_hosts=tuple(alertmanager_hosts),
         )
     except PromfleetError as exc:
         raise AnsibleFilterError(str(exc)) from exc

@@ -69,12 +69,15 @@ class Fleet:
     host_releases: dict[str, str] = field(default_factory=dict)
     # Watched machines per datacenter (host names): a node_exporter each, on a loopback port.
     watched: dict[str, list[str]] = field(default_factory=dict)
+    # Alertmanager instances of the global cluster (host names): an HTTP and a cluster port each.
+    alertmanagers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # the prometheus user must reach its directories below
-        wanted = [h for h in self.hosts() + self.machines() if h not in self.ports]
+        wanted = [h for h in self.hosts() + self.machines() + self.alertmanagers
+                  + [self.cluster_port_key(a) for a in self.alertmanagers] if h not in self.ports]
         self.ports.update(zip(wanted, free_ports(len(wanted)), strict=True))
 
     @staticmethod
@@ -83,6 +86,11 @@ class Fleet:
 
     def hosts(self) -> list[str]:
         return [self.server_of(dc) for dc in self.datacenters] + list(self.globals_)
+
+    @staticmethod
+    def cluster_port_key(alertmanager: str) -> str:
+        """The key of an Alertmanager's cluster (gossip) port in ``ports``."""
+        return alertmanager + "/cluster"
 
     def machines(self, datacenter: str | None = None) -> list[str]:
         """The watched machines of ``datacenter`` (default: of every datacenter)."""
@@ -120,6 +128,12 @@ class Fleet:
             # Watched machines: Debian's node_exporter on loopback, under the same private supervisord.
             "node_exporter_listen_address": "127.0.0.1",
             "node_exporter_install_method": "package",
+            # Alertmanagers: Debian's package on loopback, their files under the root.
+            "alertmanager_listen_address": "127.0.0.1",
+            "alertmanager_install_method": "package",
+            "alertmanager_version": "0.25.0",
+            "alertmanager_config_dir": str(self.root / "etc") + "/{{ alertmanager_instance }}",
+            "alertmanager_data_dir": str(self.root / "data") + "/{{ alertmanager_instance }}",
             **releases.binary_vars(self.release),
             **FAST_INTERVALS,
             **self.extra_vars,
@@ -154,6 +168,11 @@ class Fleet:
         }
         if machine_groups:
             top["watched"] = {"children": machine_groups}
+        if self.alertmanagers:
+            top["alertmanagers"] = {"hosts": {
+                a: {"alertmanager_port": self.ports[a],
+                    "alertmanager_cluster_port": self.ports[self.cluster_port_key(a)]}
+                for a in self.alertmanagers}}
         return {"all": {"vars": self.common_vars(), "children": top}}
 
     @staticmethod

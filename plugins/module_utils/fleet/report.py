@@ -21,11 +21,15 @@ from ansible_collections.promfleet.federation.plugins.module_utils.errors import
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.topology import FRESHNESS_INTERVALS
 from ansible_collections.promfleet.federation.plugins.module_utils.host.files import FileAttributes, atomic_write
 
+# Always firing by design (the dead man's switch): not a problem to show.
+WATCHDOG = "Watchdog"
+
 
 def observation(targets: dict | None = None, query_result: dict | None = None, max_age: float | None = None,
-                error: str | None = None) -> dict:
+                error: str | None = None, alerts: dict | None = None) -> dict:
     """What one server answered: its targets (``/api/v1/targets`` data), for a global the answer to
-    the age query of verify.yml and the largest age allowed, or the error that kept it from answering."""
+    the age query of verify.yml and the largest age allowed, the answer to the query of its firing
+    alerts (``ALERTS{alertstate="firing"}``), or the error that kept it from answering."""
     if error:
         return {"error": str(error)}
     active = (targets or {}).get("activeTargets") or []
@@ -43,7 +47,63 @@ def observation(targets: dict | None = None, query_result: dict | None = None, m
     if query_result is not None:
         seen["federation_ages"] = federation_ages(query_result)
         seen["max_age"] = float(max_age) if max_age is not None else None
+    if alerts is not None:
+        seen["alerts"] = firing_alerts(alerts)
     return seen
+
+
+def firing_alerts(query_result: dict) -> list:
+    """``[{"alertname", "datacenter"}]`` (sorted, without duplicates) from the instant-vector answer
+    to ``ALERTS{alertstate="firing"}``; ``datacenter`` is None for an alert without the label."""
+    found = set()
+    for sample in (query_result or {}).get("result") or []:
+        metric = sample.get("metric") or {}
+        found.add((str(metric.get("alertname", "")), metric.get("datacenter")))
+    return [{"alertname": name, "datacenter": dc} for name, dc in sorted(found, key=lambda a: (a[0], a[1] or ""))]
+
+
+def _alerts_cell(dc_name: str | None, servers: list, globals_: list, observations: dict) -> str:
+    """The alerts firing for a datacenter (at its servers, and at the globals with its label), or
+    for the globals themselves (``dc_name`` None: their alerts without a datacenter label)."""
+    names = set()
+    for server in servers:
+        names |= {a["alertname"] for a in (observations.get(server["name"]) or {}).get("alerts") or []}
+    for glob in globals_:
+        names |= {a["alertname"] for a in (observations.get(glob["name"]) or {}).get("alerts") or []
+                  if a["datacenter"] == dc_name}
+    names.discard(WATCHDOG)
+    return ", ".join(sorted(names)) or "-"
+
+
+def alertmanager_observation(status: dict | None = None, error: str | None = None) -> dict:
+    """What one Alertmanager answered at ``/api/v2/status``: the names of the peers it sees in its
+    cluster and the cluster's status, or the error that kept it from answering."""
+    if error:
+        return {"error": str(error)}
+    cluster = (status or {}).get("cluster") or {}
+    return {"peers": sorted(str(p.get("name", "")) for p in cluster.get("peers") or []),
+            "cluster_status": str(cluster.get("status", ""))}
+
+
+def _cluster_row(name: str, cluster: dict, observations: dict) -> tuple:
+    """(row, failures) of one Alertmanager cluster: every member must answer and see every member."""
+    members = cluster["members"]
+    failures, seeing = [], []
+    for member in members:
+        seen = observations.get(member)
+        if seen is None:
+            failures.append("Alertmanager %s of cluster %s was not reached in this run" % (member, name))
+        elif "error" in seen:
+            failures.append("Alertmanager %s of cluster %s does not answer: %s" % (member, name, seen["error"]))
+        else:
+            seeing.append(len(seen["peers"]))
+            if len(seen["peers"]) < len(members):
+                failures.append("Alertmanager %s of cluster %s sees %d of its %d peers (%s): notifications may be "
+                                "sent twice" % (member, name, len(seen["peers"]), len(members),
+                                                seen.get("cluster_status") or "no status"))
+    peers = "%d/%d in cluster" % (min(seeing), len(members)) if len(seeing) == len(members) else "-"
+    return {"datacenter": "(alertmanagers %s)" % name, "servers": ", ".join(members), "watched": "",
+            "targets": peers, "alerts": "", "federation": {}, "ok": not failures}, failures
 
 
 def federation_ages(query_result: dict) -> dict:
@@ -173,6 +233,7 @@ def evaluate(topology: dict, observations: dict) -> dict:
             "datacenter": dc["name"],
             "servers": servers_text,
             "watched": watched_text,
+            "alerts": _alerts_cell(dc["name"], dc["servers"], globals_, observations),
             "targets": _targets_cell(dc["servers"], observations),
             "federation": federation,
             "ok": not server_failures and fresh_everywhere,
@@ -184,21 +245,28 @@ def evaluate(topology: dict, observations: dict) -> dict:
             "datacenter": "(global)",
             "servers": servers_text,
             "watched": "",
+            "alerts": _alerts_cell(None, [], [glob], observations),
             "targets": _targets_cell([glob], observations),
             "federation": {g["name"]: "" for g in globals_},
             "ok": not server_failures,
         })
+    for name, cluster in (topology.get("clusters") or {}).items():
+        row, cluster_failures = _cluster_row(name, cluster, observations)
+        rows.append(row)
+        failures += cluster_failures
     return {"ok": not failures, "failures": failures, "notes": notes, "rows": rows}
 
 
 def render_table(topology: dict, report: dict) -> str:
     """One plain-text table: datacenter, servers, targets up/total, federation age at each global."""
     global_names = [g["name"] for g in topology.get("globals") or []]
-    header = (["DATACENTER", "SERVERS", "WATCHED", "TARGETS UP"] + ["AGE AT %s" % name for name in global_names]
-              + ["STATUS"])
+    alerting = any("alerts" in (row or {}) for row in report["rows"]) and bool(topology.get("clusters"))
+    header = (["DATACENTER", "SERVERS", "WATCHED", "TARGETS UP"] + (["FIRING"] if alerting else [])
+              + ["AGE AT %s" % name for name in global_names] + ["STATUS"])
     lines = [header]
     for row in report["rows"]:
         lines.append([row["datacenter"], row["servers"], row.get("watched", ""), row["targets"]]
+                     + ([row.get("alerts", "")] if alerting else [])
                      + [row["federation"].get(name, "") for name in global_names]
                      + ["ok" if row["ok"] else "FAILED"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -332,10 +400,10 @@ def _svg_box(x: float, y: float, title: str, subtitle: str, fill: str) -> str:
 
 
 def observations_of(topology: dict, hostvars, fact: str = "prometheus_verify") -> dict:
-    """Every server's observation, the fact ``fact`` of its host in ``hostvars`` (a mapping of host to
-    variables); servers without it are left out (they were not reached in this run)."""
+    """Every server's and Alertmanager's observation, the fact ``fact`` of its host in ``hostvars``
+    (a mapping of host to variables); those without it are left out (they were not reached in this run)."""
     observations = {}
-    for name in topology.get("servers") or {}:
+    for name in list(topology.get("servers") or {}) + list(topology.get("alertmanagers") or {}):
         seen = (hostvars.get(name) or {}).get(fact)
         if seen is not None:
             observations[name] = seen

@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, TopologyError
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import alerting
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet import watched as watching
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.addresses import (
     WILDCARD_ADDRESSES,
@@ -273,6 +274,8 @@ def build_topology(
     loose_hosts: tuple = (),
     watched_group: str = watching.DEFAULT_WATCHED_GROUP,
     watched_hosts: tuple = (),
+    alertmanagers_group: str = alerting.DEFAULT_ALERTMANAGERS_GROUP,
+    alertmanager_hosts: tuple = (),
 ) -> dict:
     """Turn inventory groups and variables into the federation topology.
 
@@ -280,18 +283,23 @@ def build_topology(
     hosts of nested groups); ``hostvars`` maps every host to its inventory variables;
     ``loose_hosts`` are hosts placed directly in ``datacenters_group`` (an error);
     ``watched_hosts`` are the members of ``watched_group``: in a datacenter's group they are the
-    machines it watches, every other host of the group is one of its Prometheus servers.
-    Raises TopologyError listing every problem found; otherwise returns plain data::
+    machines it watches, every other host of the group is one of its Prometheus servers;
+    ``alertmanager_hosts`` are the members of ``alertmanagers_group``: Alertmanager instances, of
+    their datacenter's cluster when in a datacenter's group, else of the global cluster
+    (``alerting.py``). Raises TopologyError listing every problem found; otherwise returns plain data::
 
-        {"datacenters_group": ..., "global_group": ..., "watched_group": ...,
+        {"datacenters_group": ..., "global_group": ..., "watched_group": ..., "alertmanagers_group": ...,
          "datacenters": [{"name", "group", "servers": [server, ...],          # sorted by name
                           "watched": [machine, ...], "jobs": {job: {"kind", "groups"}}}, ...],
          "globals": [server, ...],
-         "servers": {inventory_hostname: server},
-         "watched": {inventory_hostname: machine}}
+         "servers": {inventory_hostname: server},          # each with its "alerting" section
+         "watched": {inventory_hostname: machine},
+         "alertmanagers": {inventory_hostname: instance},
+         "clusters": {cluster: {"members", "targets", "peers"}}}
     """
     problems: list[str] = []
     watched_set = set(watched_hosts)
+    alertmanager_set = set(alertmanager_hosts)
     dc_of_host: dict[str, str] = {}
     group_of_datacenter: dict[str, str] = {}
     datacenters = []
@@ -310,7 +318,14 @@ def build_topology(
         problems.append(
             "host '%s' is in several datacenter groups (%s); a %s belongs to one datacenter"
             % (host, ", ".join("'%s'" % g for g in shared[host]),
-               "watched machine" if host in watched_set else "server")
+               "watched machine" if host in watched_set else
+               "datacenter's Alertmanager" if host in alertmanager_set else "server")
+        )
+    for host in sorted(watched_set & alertmanager_set):
+        problems.append(
+            "host '%s' is both in '%s' and in '%s'; an Alertmanager instance is not a watched machine: use a "
+            "separate inventory host for the machine (it may share the machine)" % (host, watched_group,
+                                                                                    alertmanagers_group)
         )
     for host in sorted(watched_set - set(groups_of_host)):
         problems.append(
@@ -319,21 +334,24 @@ def build_topology(
         )
 
     watched_by_host: dict[str, dict] = {}
+    instances: list[dict] = []
     for group in sorted(datacenter_groups):
         members = [h for h in datacenter_groups[group] if h not in shared]
-        hosts = [h for h in members if h not in watched_set]
-        machines = sorted(h for h in members if h in watched_set)
+        hosts = [h for h in members if h not in watched_set and h not in alertmanager_set]
+        machines = sorted(h for h in members if h in watched_set and h not in alertmanager_set)
+        managers = sorted(h for h in members if h in alertmanager_set and h not in watched_set)
         if not members and datacenter_groups[group]:
             continue
         if not hosts:
             problems.append(
-                "datacenter group '%s' has no server: add at least one host to it that is not in '%s', or remove "
-                "it from '%s'" % (group, watched_group, datacenters_group) if machines else
+                "datacenter group '%s' has no server: add at least one host to it that is not in '%s' or '%s', or "
+                "remove it from '%s'" % (group, watched_group, alertmanagers_group, datacenters_group)
+                if machines or managers else
                 "datacenter group '%s' has no server: add at least one host to it, or remove it from '%s'"
                 % (group, datacenters_group)
             )
             continue
-        values = {h: hostvars.get(h, {}).get("datacenter") for h in hosts + machines}
+        values = {h: hostvars.get(h, {}).get("datacenter") for h in hosts + machines + managers}
         missing = sorted(h for h, v in values.items() if v in (None, ""))
         if missing:
             problems.append(
@@ -366,11 +384,29 @@ def build_topology(
             host_vars = _vars_of(hostvars, host)
             watched.append(watching.watched_machine(host, host_vars, name, machine_key(host_vars), problems))
             watched_by_host[host] = watched[-1]
+        for host in managers:
+            dc_of_host[host] = group
+            host_vars = _vars_of(hostvars, host)
+            instances.append(alerting.alertmanager(host, host_vars, name, machine_key(host_vars), problems))
         datacenters.append({"name": name, "group": group, "servers": servers, "watched": watched,
                             "jobs": watching.datacenter_jobs(watched, problems, name)})
 
+    global_set = set(global_hosts)
+    for host in sorted(alertmanager_set - set(groups_of_host) - watched_set):
+        if host in global_set:
+            problems.append(
+                "host '%s' is both in '%s' and in '%s'; a global server is not an Alertmanager: use a separate "
+                "inventory host for the Alertmanager (it may share the machine)" % (host, alertmanagers_group,
+                                                                                    global_group))
+            continue
+        host_vars = _vars_of(hostvars, host)
+        instances.append(alerting.alertmanager(host, host_vars, alerting.GLOBAL_CLUSTER, machine_key(host_vars),
+                                               problems))
+
     globals_ = []
     for host in global_hosts:
+        if host in alertmanager_set:
+            continue
         if host in watched_set:
             problems.append(
                 "host '%s' is both in '%s' and in '%s'; a global server is not a watched machine: use a separate "
@@ -393,8 +429,12 @@ def build_topology(
         )
 
     servers = [s for dc in datacenters for s in dc["servers"]] + globals_
+    clusters = alerting.clusters_of(instances)
+    for server in servers:
+        server["alerting"] = alerting.alerting_config(
+            clusters, alerting.clusters_of_server(server["role"], server["datacenter"], clusters))
     _check_unique_labels(servers, problems)
-    _check_unique_listeners(servers, list(watched_by_host.values()), problems)
+    _check_unique_listeners(servers, list(watched_by_host.values()), instances, problems)
     if problems:
         raise TopologyError(problems)
     datacenters.sort(key=lambda dc: dc["name"])
@@ -406,6 +446,9 @@ def build_topology(
         "globals": globals_,
         "servers": {s["name"]: s for s in servers},
         "watched": watched_by_host,
+        "alertmanagers_group": alertmanagers_group,
+        "alertmanagers": {i["name"]: i for i in sorted(instances, key=lambda i: i["name"])},
+        "clusters": clusters,
         "mixed_versions": mixed_versions(servers),
     }
 
@@ -424,13 +467,16 @@ def _check_unique_labels(servers: list[dict], problems: list[str]) -> None:
             seen[key] = server["name"]
 
 
-def _check_unique_listeners(servers: list[dict], machines: list[dict], problems: list[str]) -> None:
-    """No two things on one machine listen on one port: servers (prometheus_port), and the
-    node_exporter, exporters and services of watched machines."""
+def _check_unique_listeners(servers: list[dict], machines: list[dict], instances: list[dict],
+                            problems: list[str]) -> None:
+    """No two things on one machine listen on one port: servers (prometheus_port), the
+    node_exporter, exporters and services of watched machines, and Alertmanagers (HTTP and cluster)."""
     listeners = [(server["machine"], server["port"], server["name"], "prometheus_port") for server in servers
                  if server["port"] is not None]
     listeners += [(machine["machine"], port, machine["name"], what) for machine in machines
                   for port, what in watching.ports_of(machine)]
+    listeners += [(instance["machine"], port, instance["name"], what) for instance in instances
+                  for port, what in alerting.ports_of(instance)]
     seen: dict[tuple, tuple] = {}
     for machine, port, host, what in listeners:
         key = (machine, port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.promfleet.federation.plugins.filter.federation_report import (
+    alertmanager_observation,
     federation_fresh,
     federation_observation,
     federation_report,
@@ -57,3 +58,21 @@ def test_the_report_reads_the_fact_of_every_server_in_hostvars():
     assert federation_report(TOPOLOGY, hostvars)["failures"] == [
         "datacenter eu-west-1: server eu-a was not reached in this run "
         "(down, unreachable or failed earlier in the run)"]
+
+
+FIRING = {"resultType": "vector", "result": [
+    {"metric": {"alertname": "TargetDown", "alertstate": "firing", "datacenter": "eu-west-1"}, "value": [1, "1"]}]}
+
+
+def test_the_firing_alerts_come_after_a_globals_age_query_and_first_at_a_datacenter_server():
+    at_global = federation_observation({"targets": UP, "queries": [age_answer("1"), FIRING]}, 10.0)
+    at_datacenter = federation_observation({"targets": UP, "queries": [FIRING]})
+    assert at_global["federation_ages"] == {"eu-west-1": 1.0}
+    assert at_global["alerts"] == at_datacenter["alerts"] == [{"alertname": "TargetDown", "datacenter": "eu-west-1"}]
+    assert "federation_ages" not in at_datacenter
+
+
+def test_an_alertmanager_observation_lists_the_peers_it_sees_or_says_why_it_did_not_answer():
+    answer = {"status": 200, "json": {"cluster": {"status": "ready", "peers": [{"name": "B"}, {"name": "A"}]}}}
+    assert alertmanager_observation(answer) == {"peers": ["A", "B"], "cluster_status": "ready"}
+    assert alertmanager_observation({"status": -1, "msg": "Connection refused"}) == {"error": "Connection refused"}

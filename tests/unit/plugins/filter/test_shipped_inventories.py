@@ -62,3 +62,21 @@ def test_the_example_inventory_watches_machines_with_exporters_and_a_service_of_
     us = next(dc for dc in result["datacenters"] if dc["name"] == "us-east-1")
     assert [s["name"] for s in us["servers"]] == ["prom-a.us-east-1.example.net"]
     assert [m["name"] for m in us["watched"]] == ["prom-a-node.us-east-1.example.net", "web-1.us-east-1.example.net"]
+
+
+def test_the_example_inventory_has_a_global_alertmanager_cluster_and_one_of_eu_west_1():
+    result = topology(hostvars_for(REPO / "inventories" / "example"))
+    assert {name: cluster["targets"] for name, cluster in result["clusters"].items()} == {
+        "eu-west-1": ["10.10.0.31:9093", "10.10.0.32:9093"],
+        "global": ["10.0.0.31:9093", "10.0.0.32:9093"],
+    }
+    sends = {name: [m["static_configs"][0]["targets"][0] for m in server["alerting"]["alertmanagers"]]
+             for name, server in result["servers"].items()}
+    assert sends["prom-a.eu-west-1.example.net"] == ["10.10.0.31:9093"]
+    assert sends["prom-a.us-east-1.example.net"] == sends["prom-global-a.example.net"] == ["10.0.0.31:9093"]
+
+
+def test_the_local_inventory_has_one_global_alertmanager_cluster_of_two_on_loopback():
+    result = topology(hostvars_for(REPO / "inventories" / "local"))
+    assert result["clusters"]["global"]["peers"] == {"alertmanager-a": ["127.0.0.1:29096"],
+                                                     "alertmanager-b": ["127.0.0.1:29094"]}

@@ -99,6 +99,7 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "external_labels": {"datacenter": "us-east", "replica": "us1"},
         "verify": {"max_age": 0.0, "wait": 25},
         "release": "3.13.0",
+        "alerting": {},
     }
 
 
@@ -194,6 +195,9 @@ def test_an_inventory_without_the_topology_groups_is_an_empty_topology(hostvars_
         "mixed_versions": None,
         "watched_group": "watched",
         "watched": {},
+        "alertmanagers_group": "alertmanagers",
+        "alertmanagers": {},
+        "clusters": {},
     }
 
 

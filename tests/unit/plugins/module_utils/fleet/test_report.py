@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import ReportError
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.report import (
+    alertmanager_observation,
     evaluate,
     federation_ages,
     federation_failures,
@@ -217,3 +218,50 @@ def test_the_pictures_draw_each_watched_machine_or_their_count_when_there_are_ma
     assert "web3" not in chart
     texts = [t.text for t in ET.fromstring(render_svg(many)).iter("{http://www.w3.org/2000/svg}text")]
     assert "20 watched machines" in texts and "jobs: mysqld, node" in texts
+
+
+def firing(*alerts: tuple) -> dict:
+    """An instant-vector answer to ALERTS{alertstate="firing"}: (alertname, datacenter or None) pairs."""
+    return {"resultType": "vector", "result": [
+        {"metric": dict({"__name__": "ALERTS", "alertname": name, "alertstate": "firing"},
+                        **({"datacenter": dc} if dc else {})), "value": [1795716000.0, "1"]}
+        for name, dc in alerts]}
+
+
+CLUSTERED = dict(TOPOLOGY, clusters={"global": {"members": ["am-a", "am-b"], "targets": [], "peers": {}}},
+                 alertmanagers={"am-a": {}, "am-b": {}})
+
+
+def status(*peers: str) -> dict:
+    return {"cluster": {"status": "ready", "peers": [{"name": p, "address": p + ":9094"} for p in peers]}}
+
+
+def test_firing_alerts_show_per_datacenter_from_its_servers_and_from_the_globals_about_it():
+    seen = healthy(**{
+        "eu-a": observation(targets("up"), alerts=firing(("TargetDown", "eu-west-1"), ("NodeMemoryLow", "eu-west-1"))),
+        "global-a": observation(targets("up"), ages(eu_west_1=1.0, us_east_1=1.0), 60,
+                                alerts=firing(("FederationDatacenterDown", "us-east-1"), ("Watchdog", None),
+                                              ("GlobalFederationJobsFailing", None))),
+    })
+    seen.update({"am-a": alertmanager_observation(status("am-a", "am-b")),
+                 "am-b": alertmanager_observation(status("am-a", "am-b"))})
+    report = evaluate(CLUSTERED, seen)
+    assert [row["alerts"] for row in report["rows"][:3]] == [
+        "NodeMemoryLow, TargetDown", "FederationDatacenterDown", "GlobalFederationJobsFailing"]
+    lines = render_table(CLUSTERED, report).splitlines()
+    assert lines[0].split()[5] == "FIRING"
+    assert lines[4].split()[:4] == ["(alertmanagers", "global)", "am-a,", "am-b"] and "2/2 in cluster" in lines[4]
+
+
+def test_an_alertmanager_that_does_not_see_every_peer_or_does_not_answer_fails_naming_it():
+    seen = healthy(**{"am-a": alertmanager_observation(status("am-a")),
+                      "am-b": alertmanager_observation(error="connection refused")})
+    report = evaluate(CLUSTERED, seen)
+    assert not report["ok"]
+    assert report["failures"] == [
+        "Alertmanager am-a of cluster global sees 1 of its 2 peers (ready): notifications may be sent twice",
+        "Alertmanager am-b of cluster global does not answer: connection refused"]
+
+
+def test_without_alertmanagers_the_table_has_no_firing_column():
+    assert "FIRING" not in render_table(TOPOLOGY, evaluate(TOPOLOGY, healthy())).splitlines()[0]

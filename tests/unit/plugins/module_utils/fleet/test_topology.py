@@ -77,6 +77,8 @@ US1 = {
     "external_labels": {"datacenter": "us-east", "replica": "us1"},
     "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
+    # no Alertmanager in the inventory: nowhere to send alerts
+    "alerting": {},
 }
 US2 = {
     "name": "us2",
@@ -96,6 +98,8 @@ US2 = {
     "external_labels": {"env": "prod", "datacenter": "us-east", "replica": "us2"},
     "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
+    # no Alertmanager in the inventory: nowhere to send alerts
+    "alerting": {},
 }
 EU1 = {
     "name": "eu1",
@@ -115,6 +119,8 @@ EU1 = {
     "external_labels": {"datacenter": "eu-west", "replica": "eu1"},
     "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
+    # no Alertmanager in the inventory: nowhere to send alerts
+    "alerting": {},
 }
 G1 = {
     "name": "g1",
@@ -135,6 +141,8 @@ G1 = {
     # two federation intervals (30 s by default) fresh, waited for up to three plus 10 s
     "verify": {"max_age": 60.0, "wait": 100},
     "release": "3.13.0",
+    # no Alertmanager in the inventory: nowhere to send alerts
+    "alerting": {},
 }
 
 
@@ -151,6 +159,9 @@ def test_two_datacenters_and_one_global_give_the_full_topology_with_datacenters_
         "mixed_versions": None,
         "watched_group": "watched",
         "watched": {},
+        "alertmanagers_group": "alertmanagers",
+        "alertmanagers": {},
+        "clusters": {},
     }
 
 
@@ -184,6 +195,9 @@ def test_an_inventory_with_no_datacenters_and_no_globals_is_an_empty_topology_no
         "mixed_versions": None,
         "watched_group": "watched",
         "watched": {},
+        "alertmanagers_group": "alertmanagers",
+        "alertmanagers": {},
+        "clusters": {},
     }
 
 

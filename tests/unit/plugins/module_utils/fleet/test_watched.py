@@ -215,8 +215,8 @@ def test_a_datacenter_of_watched_machines_only_has_no_server():
     with pytest.raises(TopologyError) as caught:
         build_topology({"dc_eu": ["web"]}, GLOBALS, hostvars, watched_hosts=("web",))
     assert caught.value.problems == [
-        "datacenter group 'dc_eu' has no server: add at least one host to it that is not in 'watched', or remove it "
-        "from 'datacenters'"]
+        "datacenter group 'dc_eu' has no server: add at least one host to it that is not in 'watched' or "
+        "'alertmanagers', or remove it from 'datacenters'"]
 
 
 def test_one_name_as_an_exporter_on_one_machine_and_a_service_on_another_is_refused():
