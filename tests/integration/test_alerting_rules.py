@@ -142,7 +142,7 @@ def test_the_federation_alerts_wait_3_federation_intervals_by_default():
     written = alerts("global")
     assert written["FederationDatacenterDown"]["for"] == "90s"
     assert "> 90.0\n" in written["FederationDatacenterStale"]["expr"]
-    assert written["FederationDatacenterStale"]["for"] == "30s"
+    assert written["FederationDatacenterStale"]["for"] == "90s"
 
 
 def test_the_federation_alerts_follow_the_federation_interval():
@@ -150,13 +150,14 @@ def test_the_federation_alerts_follow_the_federation_interval():
     assert written["FederationDatacenterDown"]["for"] == "180s"
     assert "for 180s:" in written["FederationDatacenterDown"]["annotations"]["description"]
     assert "> 180.0\n" in written["FederationDatacenterStale"]["expr"]
-    assert written["FederationDatacenterStale"]["for"] == "1m"
+    assert written["FederationDatacenterStale"]["for"] == "180s"
 
 
 def test_the_federation_alerts_wait_as_long_as_global_federation_alert_after():
     written = alerts("global", global_federation_alert_after="2m")
     assert written["FederationDatacenterDown"]["for"] == "2m"
     assert "> 120.0\n" in written["FederationDatacenterStale"]["expr"]
+    assert written["FederationDatacenterStale"]["for"] == "2m"
 
 
 def test_the_scrape_near_timeout_alert_fires_past_80_percent_of_the_federation_timeout():
