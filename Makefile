@@ -48,11 +48,12 @@ molecule: setup ## molecule scenarios: `default` (the local topology end to end)
 	bash scripts/molecule.sh kubernetes
 	bash scripts/molecule_syntax.sh kind
 
-bench: setup ## figures: converge/federate for 2 and 10 datacenters, re-run against ping for 3 and 10, reload latency for 1/10/100 jobs, watched machines: arrival at the global and series federated (bench/README.md)
+bench: setup ## figures: converge/federate for 2 and 10 datacenters, re-run against ping for 3 and 10, reload latency for 1/10/100 jobs, watched machines: arrival at the global and series federated, a datacenter gone dark until the page (bench/README.md)
 	python bench/federation.py --datacenters 2 10
 	python bench/rerun.py --datacenters 3 10 --pairs 3
 	python bench/reload.py --jobs 1 10 100
 	python bench/watched.py
+	python bench/alerting.py --group-interval 30
 
 clean: ## remove the virtualenv, collections and scratch files
 	rm -rf $(VENV) .tmp collections/ansible_collections
