@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
@@ -45,6 +47,9 @@ _TOPOLOGY_VARS = (
     "alertmanager_port",
     "alertmanager_cluster_port",
     "alertmanager_cluster_listen_address",
+    "promfleet_tls",
+    "promfleet_web_auth",
+    "promfleet_web_user",
     "ansible_connection",
     "ansible_host",
     "inventory_hostname",
@@ -74,9 +79,21 @@ def _inventory_groups(hostvars, datacenters_group: str, global_group: str) -> tu
     return datacenter_groups, _members(inventory, global_group), loose_hosts, inventory
 
 
+# prometheus_config_dir usually names a default of the prometheus role, which hostvars cannot resolve.
+_INSTANCE_REFERENCE = re.compile(r"\{\{\s*prometheus_instance\s*\}\}")
+
+
 def _topology_vars(hostvars, host: str) -> dict:
     variables = hostvars[host]
-    return {name: variables[name] for name in _TOPOLOGY_VARS if name in variables}
+    found = {name: variables[name] for name in _TOPOLOGY_VARS if name in variables}
+    # Read raw: a reference to the prometheus role's default prometheus_instance is resolved by name;
+    # a value templated otherwise is left to the role (the topology then assumes the default).
+    raw = hostvars.raw_get(host).get("prometheus_config_dir")
+    if isinstance(raw, str):
+        resolved = _INSTANCE_REFERENCE.sub(instance_name(host), raw)
+        if "{{" not in resolved and "{%" not in resolved:
+            found["prometheus_config_dir"] = resolved
+    return found
 
 
 def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
@@ -107,14 +124,14 @@ def topology(hostvars, datacenters_group: str = DEFAULT_DATACENTERS_GROUP,
 
 
 def federation_jobs(topology_data: dict, match: list, interval: str = "30s", timeout: str = "25s",
-                    scheme: str = "http", release: str | None = None) -> list:
+                    scheme: str = "http", release: str | None = None, client: dict | None = None) -> list:
     """Federation scrape jobs for a global server; warns about selectors that copy everything."""
     errors, warnings = federation_match_findings(match)
     if errors:
         raise AnsibleFilterError("invalid federation selectors:\n- " + "\n- ".join(errors))
     for warning in warnings:
         Display().warning(warning)
-    return federation_scrape_configs(topology_data, match, interval, timeout, scheme, release)
+    return federation_scrape_configs(topology_data, match, interval, timeout, scheme, release, client)
 
 
 def _datacenter(topology_data: dict, datacenter: str) -> dict:
@@ -126,10 +143,13 @@ def _datacenter(topology_data: dict, datacenter: str) -> dict:
     return found
 
 
-def watched_scrape_configs(topology_data: dict, datacenter: str, targets_dir: str | None = None) -> list:
+def watched_scrape_configs(topology_data: dict, datacenter: str, targets_dir: str | None = None,
+                           client: dict | None = None) -> list:
     """The scrape jobs of what ``datacenter`` watches: reading target files in ``targets_dir`` (a
-    server on a host), or with the targets inline when it is empty (a server in a cluster)."""
-    return watched.scrape_configs(_datacenter(topology_data, datacenter).get("jobs", {}), targets_dir or None)
+    server on a host), or with the targets inline when it is empty (a server in a cluster); the
+    node_exporters reached with ``client``."""
+    return watched.scrape_configs(_datacenter(topology_data, datacenter).get("jobs", {}), targets_dir or None,
+                                  client)
 
 
 def watched_target_files(topology_data: dict, datacenter: str, targets_dir: str) -> dict:

@@ -200,6 +200,13 @@ options:
             in the diff and named in RV(msg).
         type: bool
         default: true
+      secret:
+        description:
+          - Whether it holds a secret (a private key, a password) - its content is then never shown, neither in the
+            diff (which says that it changes, with a short digest of each side) nor in the module's arguments in
+            the output.
+        type: bool
+        default: false
   owned_dirs:
     description:
       - Directories that hold exactly the O(files) in them; any other regular file directly in one of them is
@@ -401,6 +408,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.host.client i
     PrometheusClient,
 )
 from ansible_collections.promfleet.federation.plugins.module_utils.host.service import MANAGERS
+from ansible_collections.promfleet.federation.plugins.module_utils.model import documents
 from ansible_collections.promfleet.federation.plugins.module_utils.model.documents import YAML_IMPORT_ERROR
 
 _FILE = {
@@ -446,6 +454,7 @@ ARGUMENT_SPEC = dict(
         _FILE,
         content={"type": "str", "required": True},
         reload={"type": "bool", "default": True},
+        secret={"type": "bool", "default": False},
     )},
     owned_dirs={"type": "list", "elements": "path", "default": []},
     ready_path={"type": "str", "default": READY_PATH},
@@ -475,9 +484,21 @@ def main() -> None:
     if params["config"]:
         redact = config_files.redactor(params["config"]["kind"])
         logged["config"] = dict(params["config"], content=redact(params["config"]["content"]))
+    # A secret file's content is never shown, wherever it would appear.
+    for spec in params["files"] or []:
+        if spec["secret"]:
+            module.no_log_values.add(spec["content"])
+    logged["files"] = [dict(spec, content="(secret)") if spec["secret"] else spec for spec in params["files"] or []]
     invocation = {"module_args": logged}
-    if YAML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR, invocation=invocation)
+    if documents.yaml is None:
+        # A fresh minimal Debian has no PyYAML: a run installs it (the machine's package manager).
+        if module.check_mode or params["state"] == "absent":
+            module.fail_json(msg=missing_required_lib("PyYAML") + " (a run without check mode installs it)",
+                             exception=YAML_IMPORT_ERROR, invocation=invocation)
+        try:
+            documents.provide_yaml(machine.package_manager(), machine.install_packages)
+        except (PromfleetError, OSError) as exc:
+            module.fail_json(msg="%s: %s" % (params["name"], exc), invocation=invocation)
     if params["machine"] is not None:
         checked = ArgumentSpecValidator(machine.ARGUMENT_SPEC).validate(params["machine"])
         if checked.error_messages:

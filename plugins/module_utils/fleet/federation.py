@@ -77,8 +77,11 @@ def federation_match_findings(selectors: list) -> tuple[list[str], list[str]]:
 
 
 def federation_scrape_configs(topology: dict, match: list, interval: str, timeout: str,
-                              scheme: str = "http", release: str | None = None) -> list[dict]:
-    """One federation scrape job per datacenter, for the global server running ``release``."""
+                              scheme: str = "http", release: str | None = None,
+                              client: dict | None = None) -> list[dict]:
+    """One federation scrape job per datacenter, for the global server running ``release``. The
+    datacenters on hosts are reached with ``client`` (the fleet's TLS and basic auth, web.py) when given;
+    those in a cluster through their ``federation_url``."""
     pinned = {}
     if topology.get("mixed_versions") and release and versions.version_at_least(release, "3.0"):
         # A 2.x global receives UTF-8 names escaped; a 3.x one pins the same escaping.
@@ -102,5 +105,6 @@ def federation_scrape_configs(topology: dict, match: list, interval: str, timeou
                 "labels": {"datacenter": dc["name"]},
             }],
             **pinned,
+            **({} if in_cluster or not client else client),
         })
     return jobs

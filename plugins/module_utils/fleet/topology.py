@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError, TopologyError
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet import alerting
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet import watched as watching
+from ansible_collections.promfleet.federation.plugins.module_utils.fleet import web as web_security
 from ansible_collections.promfleet.federation.plugins.module_utils.fleet.addresses import (
     WILDCARD_ADDRESSES,
     port_number,
@@ -154,7 +155,7 @@ def _federation_url(host: str, kubernetes: object, problems: list[str]) -> tuple
 
 
 def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | None,
-            problems: list[str]) -> dict:
+            problems: list[str], scheme: str = "http") -> dict:
     listen = str(hostvars.get("prometheus_listen_address", DEFAULT_LISTEN_ADDRESS))
     port = _port(host, hostvars, problems)
     replica = str(hostvars.get("prometheus_replica") or host)
@@ -169,13 +170,15 @@ def _server(host: str, hostvars: dict, role: str, group: str, datacenter: str | 
         "deployment": HOST,
         "listen_address": listen,
         "port": port,
-        "scheme": "http",
+        "scheme": scheme,
         "path_prefix": "",
         "target": target,
         # what the server's own `prometheus` job scrapes
         "self_target": target,
-        "url": "http://%s" % target,
+        "url": "%s://%s" % (scheme, target),
         "machine": machine_key(hostvars),
+        # where its web files are (the prometheus role's default), for tasks that ask it from its machine
+        "config_dir": str(hostvars.get("prometheus_config_dir") or "/etc/promfleet/%s" % instance_name(host)),
         "external_labels": _external_labels(host, hostvars, own, problems),
         "verify": _verify_limits(host, hostvars, role, problems),
         "release": _release(host, hostvars, problems),
@@ -295,9 +298,14 @@ def build_topology(
          "servers": {inventory_hostname: server},          # each with its "alerting" section
          "watched": {inventory_hostname: machine},
          "alertmanagers": {inventory_hostname: instance},
-         "clusters": {cluster: {"members", "targets", "peers"}}}
+         "clusters": {cluster: {"members", "targets", "peers"}},
+         "web": {"tls", "auth", "user"}}                   # fleet-wide (web.py)
     """
     problems: list[str] = []
+    fleet_hosts = set(global_hosts) | set(watched_hosts) | set(alertmanager_hosts)
+    fleet_hosts |= {h for hosts in datacenter_groups.values() for h in hosts}
+    web = web_security.fleet_settings({h: hostvars.get(h, {}) for h in fleet_hosts}, problems)
+    scheme = web_security.scheme(web)
     watched_set = set(watched_hosts)
     alertmanager_set = set(alertmanager_hosts)
     dc_of_host: dict[str, str] = {}
@@ -378,7 +386,8 @@ def build_topology(
         servers = []
         for host in hosts:
             dc_of_host[host] = group
-            servers.append(_server(host, _vars_of(hostvars, host), "datacenter", group, name, problems))
+            servers.append(_server(host, _vars_of(hostvars, host), "datacenter", group, name, problems,
+                                   scheme))
         watched = []
         for host in machines:
             host_vars = _vars_of(hostvars, host)
@@ -420,7 +429,7 @@ def build_topology(
                 % (host, dc_of_host[host], global_group)
             )
             continue
-        globals_.append(_server(host, _vars_of(hostvars, host), "global", global_group, None, problems))
+        globals_.append(_server(host, _vars_of(hostvars, host), "global", global_group, None, problems, scheme))
 
     if datacenters and not global_hosts:
         problems.append(
@@ -450,6 +459,7 @@ def build_topology(
         "alertmanagers": {i["name"]: i for i in sorted(instances, key=lambda i: i["name"])},
         "clusters": clusters,
         "mixed_versions": mixed_versions(servers),
+        "web": web,
     }
 
 

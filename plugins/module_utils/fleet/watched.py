@@ -243,14 +243,17 @@ def render_target_file(groups: list) -> str:
     return json.dumps(groups, indent=2, sort_keys=True) + "\n"
 
 
-def scrape_configs(jobs: dict, targets_dir: str | None) -> list[dict]:
+def scrape_configs(jobs: dict, targets_dir: str | None, client: dict | None = None) -> list[dict]:
     """One scrape job per watched job: reading its target file (file_sd) when ``targets_dir`` is
     given (a server on a host), else with the targets inline (a server in a cluster, whose
     configuration is a ConfigMap). A service's job keeps its own targets by name, the way the
-    seed's custom service does in a cluster."""
+    seed's custom service does in a cluster. The node_exporters the collection runs are reached with
+    ``client`` (the fleet's TLS and basic auth, web.py); other exporters with what their entry says."""
     configs = []
     for name, job in jobs.items():
         config: dict = {"job_name": name}
+        if job["kind"] == "node":
+            config.update(client or {})
         if targets_dir:
             config["file_sd_configs"] = [{"files": [target_file_path(targets_dir, name)]}]
         else:

@@ -164,7 +164,8 @@ class Converge:
                 continue
             changed = changed or (why == "content" and spec.get("reload", True))
             self.done.append("wrote %s" % spec["path"])
-            self.diffs.append(files.file_diff(spec["path"], spec["content"]))
+            self.diffs.append(files.secret_diff(spec["path"], data) if spec.get("secret")
+                              else files.file_diff(spec["path"], spec["content"]))
             checker = self.checker(spec["checker"], spec["path"])
             if self.check_mode:
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import grp
+import hashlib
 import os
 import pwd
 import re
@@ -232,6 +233,14 @@ def file_diff(path: str, text: str, before: bytes | None = None) -> dict:
         before = read(path)
     return {"before_header": path, "after_header": path,
             "before": "" if before is None else before.decode("utf-8", "replace"), "after": text}
+
+
+def secret_diff(path: str, data: bytes) -> dict:
+    """The ``--diff`` entry of a file that holds a secret (a private key, a password): that it changes,
+    with a short digest of each side, never the content."""
+    def digest(content: bytes | None) -> str:
+        return "" if content is None else "(secret, sha256 %s...)\n" % hashlib.sha256(content).hexdigest()[:12]
+    return {"before_header": path, "after_header": path, "before": digest(read(path)), "after": digest(data)}
 
 
 def converge_directory(path: str, attributes: FileAttributes) -> bool:

@@ -5,6 +5,8 @@ input always gives the same bytes, so unchanged files are never rewritten) and c
 
 from __future__ import annotations
 
+import importlib
+import sys
 import traceback
 
 from ansible_collections.promfleet.federation.plugins.module_utils.errors import ConfigError
@@ -15,6 +17,25 @@ except ImportError:  # modules report it with missing_required_lib
     yaml = None
     YAML_IMPORT_ERROR = traceback.format_exc()
 else:
+    YAML_IMPORT_ERROR = None
+
+# The package of PyYAML for the system's Python, per package manager: a fresh minimal Debian lacks it.
+YAML_PACKAGES = {"apt-get": "python3-yaml", "dnf": "python3-pyyaml", "yum": "python3-pyyaml",
+                 "zypper": "python3-PyYAML"}
+
+
+def provide_yaml(package_manager: str | None, install) -> None:
+    """Install PyYAML with ``install([package])`` when this Python lacks it, and load it: the modules
+    that write files on a managed host bring what they need themselves."""
+    global yaml, YAML_IMPORT_ERROR
+    if yaml is not None:
+        return
+    if package_manager not in YAML_PACKAGES:
+        raise ConfigError("this Python lacks PyYAML and the machine has no apt-get, dnf, yum or zypper to install it; "
+                          "install PyYAML for %s" % sys.executable)
+    install([YAML_PACKAGES[package_manager]])
+    importlib.invalidate_caches()
+    yaml = importlib.import_module("yaml")
     YAML_IMPORT_ERROR = None
 
 

@@ -90,12 +90,13 @@ def test_a_server_reads_its_inventory_variables_through_hostvars(two_datacenters
         "deployment": "host",
         "listen_address": "0.0.0.0",
         "port": 9191,
-        "scheme": "http",
+        "scheme": "https",
         "path_prefix": "",
         "target": "10.0.2.1:9191",
         "self_target": "10.0.2.1:9191",
-        "url": "http://10.0.2.1:9191",
+        "url": "https://10.0.2.1:9191",
         "machine": "10.0.2.1",
+        "config_dir": "/etc/promfleet/promfleet-us1",
         "external_labels": {"datacenter": "us-east", "replica": "us1"},
         "verify": {"max_age": 0.0, "wait": 25},
         "release": "3.13.0",
@@ -198,6 +199,7 @@ def test_an_inventory_without_the_topology_groups_is_an_empty_topology(hostvars_
         "alertmanagers_group": "alertmanagers",
         "alertmanagers": {},
         "clusters": {},
+        "web": {"tls": True, "auth": True, "user": "promfleet"},
     }
 
 

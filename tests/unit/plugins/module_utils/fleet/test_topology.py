@@ -68,12 +68,13 @@ US1 = {
     "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9090,
-    "scheme": "http",
+    "scheme": "https",
     "path_prefix": "",
     "target": "10.1.0.1:9090",
     "self_target": "10.1.0.1:9090",
-    "url": "http://10.1.0.1:9090",
+    "url": "https://10.1.0.1:9090",
     "machine": "10.1.0.1",
+    "config_dir": "/etc/promfleet/promfleet-us1",
     "external_labels": {"datacenter": "us-east", "replica": "us1"},
     "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
@@ -89,12 +90,13 @@ US2 = {
     "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9191,
-    "scheme": "http",
+    "scheme": "https",
     "path_prefix": "",
     "target": "10.1.0.2:9191",
     "self_target": "10.1.0.2:9191",
-    "url": "http://10.1.0.2:9191",
+    "url": "https://10.1.0.2:9191",
     "machine": "10.1.0.2",
+    "config_dir": "/etc/promfleet/promfleet-us2",
     "external_labels": {"env": "prod", "datacenter": "us-east", "replica": "us2"},
     "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
@@ -110,12 +112,13 @@ EU1 = {
     "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9090,
-    "scheme": "http",
+    "scheme": "https",
     "path_prefix": "",
     "target": "eu1.example.net:9090",
     "self_target": "eu1.example.net:9090",
-    "url": "http://eu1.example.net:9090",
+    "url": "https://eu1.example.net:9090",
     "machine": "eu1.example.net",
+    "config_dir": "/etc/promfleet/promfleet-eu1",
     "external_labels": {"datacenter": "eu-west", "replica": "eu1"},
     "verify": {"max_age": 0.0, "wait": 25},
     "release": "3.13.0",
@@ -131,12 +134,13 @@ G1 = {
     "deployment": "host",
     "listen_address": "0.0.0.0",
     "port": 9090,
-    "scheme": "http",
+    "scheme": "https",
     "path_prefix": "",
     "target": "10.9.0.1:9090",
     "self_target": "10.9.0.1:9090",
-    "url": "http://10.9.0.1:9090",
+    "url": "https://10.9.0.1:9090",
     "machine": "10.9.0.1",
+    "config_dir": "/etc/promfleet/promfleet-g1",
     "external_labels": {"replica": "g1"},
     # two federation intervals (30 s by default) fresh, waited for up to three plus 10 s
     "verify": {"max_age": 60.0, "wait": 100},
@@ -162,6 +166,7 @@ def test_two_datacenters_and_one_global_give_the_full_topology_with_datacenters_
         "alertmanagers_group": "alertmanagers",
         "alertmanagers": {},
         "clusters": {},
+        "web": {"tls": True, "auth": True, "user": "promfleet"},
     }
 
 
@@ -198,6 +203,7 @@ def test_an_inventory_with_no_datacenters_and_no_globals_is_an_empty_topology_no
         "alertmanagers_group": "alertmanagers",
         "alertmanagers": {},
         "clusters": {},
+        "web": {"tls": True, "auth": True, "user": "promfleet"},
     }
 
 
@@ -252,7 +258,7 @@ def test_a_local_connection_host_listening_everywhere_is_reached_at_127_0_0_1():
                             {"eu1": host("eu1", datacenter="eu-west", ansible_connection="local"),
                              **GLOBAL})["servers"]["eu1"]
     assert (server["target"], server["url"], server["machine"]) == (
-        "127.0.0.1:9090", "http://127.0.0.1:9090", "local")
+        "127.0.0.1:9090", "https://127.0.0.1:9090", "local")
 
 
 def test_an_ipv6_listen_address_is_bracketed_in_target_and_url():
@@ -260,7 +266,7 @@ def test_an_ipv6_listen_address_is_bracketed_in_target_and_url():
                             {"eu1": host("eu1", datacenter="eu-west", prometheus_listen_address="::1"),
                              **GLOBAL})["servers"]["eu1"]
     assert (server["listen_address"], server["target"], server["url"]) == (
-        "::1", "[::1]:9090", "http://[::1]:9090")
+        "::1", "[::1]:9090", "https://[::1]:9090")
 
 
 def test_an_ipv6_ansible_host_is_bracketed_in_target_and_url():
@@ -268,7 +274,7 @@ def test_an_ipv6_ansible_host_is_bracketed_in_target_and_url():
                             {"eu1": host("eu1", datacenter="eu-west", ansible_host="2001:db8::5"),
                              **GLOBAL})["servers"]["eu1"]
     assert (server["target"], server["url"], server["machine"]) == (
-        "[2001:db8::5]:9090", "http://[2001:db8::5]:9090", "2001:db8::5")
+        "[2001:db8::5]:9090", "https://[2001:db8::5]:9090", "2001:db8::5")
 
 
 def test_an_already_bracketed_ipv6_federation_host_is_not_bracketed_twice():
