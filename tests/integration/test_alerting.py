@@ -14,7 +14,7 @@ import threading
 import time
 
 import pytest
-from fleet import FAST_INTERVALS, Fleet, free_ports, metric, query, wait_for
+from fleet import FAST_INTERVALS, Fleet, free_ports, get_json, metric, query, wait_for
 from it_support import assert_failed, assert_succeeded, config_files, says, scratch_root, table_lines, tear_down
 
 DATACENTERS = ["eu-west-1", "us-east-1"]
@@ -93,16 +93,14 @@ def test_the_alertmanagers_form_one_cluster_and_the_table_says_so(alerting):
             if line.startswith("(alertmanagers")}
     assert "2/2 in cluster" in rows["(alertmanagersglobal)"], rows
     for name in ALERTMANAGERS:
-        status = json.loads(subprocess.run(["curl", "-sf", alerting.url(name) + "/api/v2/status"],
-                                           capture_output=True, check=True, text=True).stdout)
+        status = get_json(alerting.url(name) + "/api/v2/status")
         assert len(status["cluster"]["peers"]) == 2
 
 
 def test_every_server_sends_to_every_alertmanager_without_its_replica_label(alerting):
     expected = sorted("127.0.0.1:%d" % alerting.ports[a] for a in ALERTMANAGERS)
     for host in alerting.hosts():
-        answer = json.loads(subprocess.run(["curl", "-sf", alerting.url(host) + "/api/v1/alertmanagers"],
-                                           capture_output=True, check=True, text=True).stdout)
+        answer = get_json(alerting.url(host) + "/api/v1/alertmanagers")
         active = sorted(a["url"].split("//")[1].split("/")[0] for a in answer["data"]["activeAlertmanagers"])
         assert active == expected, host
 
@@ -151,10 +149,8 @@ def test_with_one_alertmanager_stopped_notifications_still_arrive_once(alerting)
             supervisorctl(alerting, "start", program)
     finally:
         supervisorctl(alerting, "start", "promfleet-alertmanager-am-b")
-    wait_for(lambda: len(json.loads(subprocess.run(
-        ["curl", "-sf", alerting.url("am-b") + "/api/v2/status"], capture_output=True, text=True,
-        check=False).stdout or "{}").get("cluster", {}).get("peers", [])) == 2, timeout=60,
-        what="am-b back in the cluster")
+    wait_for(lambda: len(get_json(alerting.url("am-b") + "/api/v2/status")["cluster"]["peers"]) == 2, timeout=60,
+             what="am-b back in the cluster")
 
 
 @pytest.mark.parametrize("route, message", [

@@ -18,12 +18,21 @@ import json
 import re
 import shlex
 import tarfile
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from fleet import PlaybookRun, free_ports, listening, metric, processes_matching, run_playbook, wait_for
+from fleet import (
+    WEB_VARS,
+    PlaybookRun,
+    free_ports,
+    listening,
+    metric,
+    open_url,
+    processes_matching,
+    run_playbook,
+    wait_for,
+)
 from it_support import START_TIME, assert_failed, assert_succeeded, says, scratch_root
 
 HOSTS = ("am-a", "am-b")
@@ -91,7 +100,7 @@ class Cluster:
         self.playbook.write_text(PLAYBOOK)
 
     def url(self, host: str) -> str:
-        return "http://127.0.0.1:%d" % self.ports[host]
+        return "https://127.0.0.1:%d" % self.ports[host]
 
     def host_vars(self, host: str) -> dict:
         other = HOSTS[1 - HOSTS.index(host)]
@@ -113,6 +122,7 @@ class Cluster:
             "alertmanager_listen_address": "127.0.0.1",
             "alertmanager_config_dir": str(self.root / "etc") + "/{{ alertmanager_instance }}",
             "alertmanager_data_dir": str(self.root / "data") + "/{{ alertmanager_instance }}",
+            **WEB_VARS,
             **PACKAGE,
             **settings,
         }
@@ -146,7 +156,7 @@ class Cluster:
         return metric(self.url(host), name)
 
     def status(self, host: str) -> dict:
-        with urllib.request.urlopen(self.url(host) + "/api/v2/status", timeout=10) as response:
+        with open_url(self.url(host) + "/api/v2/status") as response:
             return json.load(response)
 
     def readings(self) -> dict:
@@ -255,9 +265,12 @@ def test_both_instances_run_the_packages_binary_with_their_own_ports_and_directo
             "--web.listen-address=127.0.0.1:%d" % cluster.ports[host],
             "--cluster.listen-address=127.0.0.1:%d" % cluster.cluster_ports[host],
             "--cluster.peer=127.0.0.1:%d" % cluster.cluster_ports[other],
+            # TLS and basic auth (on by default) over HTTP, mutual TLS over the gossip
+            "--web.config.file=%s" % (cluster.config_dir(host) / "web.yml"),
+            "--cluster.tls-config=%s" % (cluster.config_dir(host) / "cluster-tls.yml"),
         ]
         assert "user=alertmanager" in cluster.program(host).read_text().splitlines()
-        assert urllib.request.urlopen(cluster.url(host) + "/-/ready", timeout=10).status == 200
+        assert open_url(cluster.url(host) + "/-/ready").status == 200
 
 
 def test_the_two_instances_form_one_cluster(cluster, converged):

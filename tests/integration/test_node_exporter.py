@@ -18,13 +18,22 @@ import re
 import shlex
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 import releases
 import yaml
-from fleet import PlaybookRun, free_ports, listening, metric, processes_matching, run_playbook, wait_for
+from fleet import (
+    WEB_VARS,
+    PlaybookRun,
+    free_ports,
+    listening,
+    metric,
+    open_url,
+    processes_matching,
+    run_playbook,
+    wait_for,
+)
 from it_support import START_TIME, assert_failed, assert_succeeded, says, scratch_root
 
 HOST = "watched-a"
@@ -56,7 +65,7 @@ class Watched:
     def __init__(self) -> None:
         self.root = scratch_root("node-exporter")
         self.port, self.prometheus_port = free_ports(2)
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "https://127.0.0.1:%d" % self.port
         self.www = self.root / "www"
         self.playbook = self.root / "node_exporter.yml"
         self.playbook.write_text(PLAYBOOK)
@@ -86,6 +95,8 @@ class Watched:
             "node_exporter_install_dir": str(self.root / "opt"),
             "node_exporter_listen_address": "127.0.0.1",
             "node_exporter_port": self.port,
+            "node_exporter_config_dir": str(self.root / "etc") + "/{{ node_exporter_instance }}",
+            **WEB_VARS,
         }
         path = self.root / "inventory" / "hosts.yml"
         path.parent.mkdir(exist_ok=True)
@@ -102,6 +113,11 @@ class Watched:
         return self.root / "supervisor" / "programs" / (INSTANCE + ".conf")
 
     @property
+    def web_flag(self) -> str:
+        """Its web config (TLS and basic auth, on by default), the last flag."""
+        return "--web.config.file=%s" % (self.root / "etc" / INSTANCE / "web.yml")
+
+    @property
     def log(self) -> Path:
         return self.root / "log" / (INSTANCE + ".log")
 
@@ -111,7 +127,7 @@ class Watched:
         return shlex.split(line[len("command="):])
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
+        with open_url(self.url + "/metrics") as response:
             return response.read().decode()
 
     def started_at(self) -> float:
@@ -200,7 +216,7 @@ def packaged(watched):
 
 
 def test_the_package_method_runs_the_distributions_binary(watched, packaged):
-    assert watched.command() == [PACKAGE_BINARY, "--web.listen-address=127.0.0.1:%d" % watched.port]
+    assert watched.command() == [PACKAGE_BINARY, "--web.listen-address=127.0.0.1:%d" % watched.port, watched.web_flag]
     assert watched.version() == PACKAGED["version"]
     assert 'user=node-exporter' in watched.program.read_text().splitlines()
 
@@ -228,7 +244,7 @@ def test_collectors_turned_on_and_off_are_what_it_runs(watched, packaged):
     run = watched.run(COLLECTORS)
     assert_succeeded(run)
     assert watched.command()[1:] == ["--web.listen-address=127.0.0.1:%d" % watched.port, "--collector.processes",
-                                     "--no-collector.arp"]
+                                     "--no-collector.arp", watched.web_flag]
     ran = collectors(watched.metrics())
     assert "processes" in ran and "arp" not in ran
 
@@ -239,7 +255,8 @@ def test_check_mode_with_other_flags_shows_the_restart_and_does_not_restart(watc
     run = watched.run(dict(COLLECTORS, node_exporter_extra_flags=["--web.max-requests=20"]), "--check", "--diff")
     assert_succeeded(run)
     assert run.changed() == 1 and says(run, "would have restarted %s (its program changed)" % INSTANCE)
-    assert "+command=%s" % shlex.join(watched.command() + ["--web.max-requests=20"]) in run.output
+    wanted = watched.command()[:-1] + ["--web.max-requests=20", watched.web_flag]
+    assert "+command=%s" % shlex.join(wanted) in run.output
     assert watched.program.read_text() == program and watched.started_at() == started
 
 
@@ -275,7 +292,7 @@ def test_the_tarball_method_runs_the_unpacked_release(watched, packaged, release
     run = watched.run(tarball(release_url))
     assert_succeeded(run)
     unpacked = watched.root / "opt" / ("node_exporter-%s" % UPSTREAM["version"]) / "node_exporter"
-    assert watched.command() == [str(unpacked), "--web.listen-address=127.0.0.1:%d" % watched.port]
+    assert watched.command() == [str(unpacked), "--web.listen-address=127.0.0.1:%d" % watched.port, watched.web_flag]
     assert wait_for(lambda: watched.version() == UPSTREAM["version"], timeout=10, what="the tarball's release")
     # The checksum read from the release's list is remembered next to the archive.
     remembered = watched.root / "opt" / ("node_exporter-%s.tar.gz.sha256" % UPSTREAM["version"])

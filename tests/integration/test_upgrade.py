@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-import urllib.request
 
 import pytest
 import releases
-from fleet import Fleet, federated_datacenters, wait_for
+from fleet import Fleet, federated_datacenters, open_url, wait_for
 from it_support import (
     assert_failed,
     assert_succeeded,
@@ -39,13 +38,13 @@ OLD, NEW = releases.release("2.42")["version"], releases.release("3.5")["version
 
 
 def version_of(url: str) -> str:
-    with urllib.request.urlopen(url + "/api/v1/status/buildinfo", timeout=10) as response:
+    with open_url(url + "/api/v1/status/buildinfo") as response:
         return json.load(response)["data"]["version"]
 
 
 def query_at(url: str, promql: str, at: float) -> list[dict]:
     params = urllib.parse.urlencode({"query": promql, "time": "%.3f" % at})
-    with urllib.request.urlopen("%s/api/v1/query?%s" % (url, params), timeout=10) as response:
+    with open_url("%s/api/v1/query?%s" % (url, params)) as response:
         return json.load(response)["data"]["result"]
 
 

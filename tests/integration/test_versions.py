@@ -6,16 +6,15 @@ refuses about versions before anything changes. The whole rest of the suite runs
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import pytest
 import releases
-from fleet import Fleet, federated_datacenters, metric, wait_for
+from fleet import Fleet, federated_datacenters, metric, open_url, wait_for
 from it_support import assert_failed, assert_nothing_runs, assert_succeeded, says, scratch_root, tear_down
 
 
 def buildinfo(url: str) -> str:
-    with urllib.request.urlopen(url + "/api/v1/status/buildinfo", timeout=5) as answer:  # noqa: S310 - loopback
+    with open_url(url + "/api/v1/status/buildinfo") as answer:  # noqa: S310 - loopback
         return json.load(answer)["data"]["version"]
 
 

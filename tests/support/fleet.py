@@ -7,10 +7,12 @@ written to /etc or /var, and a private supervisord runs the servers.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -35,6 +37,34 @@ FAST_INTERVALS = {
     "global_federation_interval": "2s",
     "global_federation_timeout": "1s",
 }
+
+
+# TLS and basic auth are on by default: every test fleet shares one fleet CA (made by the first
+# run, under .tmp), so that a host's certificate is issued once and the helpers below trust it.
+TEST_PKI = REPO / ".tmp" / "pki"
+WEB_USER = "promfleet"
+WEB_PASSWORD = "integration-tests-only"
+# The inventory variables of that: the defaults (TLS and auth on) with the shared CA and the password.
+WEB_VARS = {"promfleet_pki_dir": str(TEST_PKI), "promfleet_web_password": WEB_PASSWORD}
+
+
+def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """A client context that trusts the tests' fleet CA (or ``ca_file``) and nothing else."""
+    return ssl.create_default_context(cafile=str(ca_file or TEST_PKI / "ca.crt"))
+
+
+def open_url(url: str, data: bytes | None = None, method: str | None = None, timeout: float = 10,
+             password: str | None = WEB_PASSWORD, headers: dict | None = None, ca_file: Path | None = None):
+    """urlopen for the fleet's endpoints: over https trusting the fleet CA (or ``ca_file``), as the
+    fleet's user (unless ``password`` is None); plain http as it is."""
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    context = None
+    if url.startswith("https://"):
+        context = tls_context(ca_file)
+        if password is not None:
+            token = base64.b64encode(("%s:%s" % (WEB_USER, password)).encode()).decode()
+            request.add_header("Authorization", "Basic " + token)
+    return urllib.request.urlopen(request, timeout=timeout, context=context)
 
 
 def free_ports(count: int) -> list[int]:
@@ -104,8 +134,12 @@ class Fleet:
         if name not in self.ports:
             self.ports[name] = free_ports(1)[0]
 
+    @property
+    def tls(self) -> bool:
+        return bool(self.extra_vars.get("promfleet_tls", True))
+
     def url(self, host: str) -> str:
-        return "http://127.0.0.1:%d" % self.ports[host]
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.ports[host])
 
     @property
     def supervisord_conf(self) -> Path:
@@ -134,6 +168,8 @@ class Fleet:
             "alertmanager_version": "0.25.0",
             "alertmanager_config_dir": str(self.root / "etc") + "/{{ alertmanager_instance }}",
             "alertmanager_data_dir": str(self.root / "data") + "/{{ alertmanager_instance }}",
+            "node_exporter_config_dir": str(self.root / "etc") + "/{{ node_exporter_instance }}",
+            **WEB_VARS,
             **releases.binary_vars(self.release),
             **FAST_INTERVALS,
             **self.extra_vars,
@@ -250,13 +286,19 @@ def run_playbook(playbook: str, inventories: list[Path], *args: str, check: bool
 def query(base_url: str, promql: str) -> list[dict]:
     """Instant query; the result vector."""
     url = "%s/api/v1/query?%s" % (base_url, urllib.parse.urlencode({"query": promql}))
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with open_url(url) as response:
         return json.load(response)["data"]["result"]
+
+
+def get_json(url: str) -> dict:
+    """The JSON answer of a GET to one of the fleet's endpoints."""
+    with open_url(url) as response:
+        return json.load(response)
 
 
 def metric(base_url: str, name: str) -> float:
     """Value of an unlabelled metric read straight from /metrics."""
-    with urllib.request.urlopen(base_url + "/metrics", timeout=10) as response:
+    with open_url(base_url + "/metrics") as response:
         text = response.read().decode()
     found = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
     if not found:
