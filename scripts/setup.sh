@@ -12,6 +12,8 @@
 #   5. Prometheus 2.53 (trixie) and the newest 3.x (sid), node_exporter of bookworm and trixie, in a
 #      cache outside the checkout (scripts/releases.py: resolved at every run, downloaded once per
 #      Debian version)
+#   6. the image of the test bed's hosts (tests/hosts): podman, runc and debootstrap from Debian, a
+#      minimal bookworm that boots systemd, built once into ~/.cache/promfleet (scripts/testbed_image.sh)
 # Idempotent and quick to re-run: each step is skipped when already done.
 # Environment: PYTHON (base interpreter for the venv, default python3), ANSIBLE_COLLECTIONS_SOURCE
 # (default ansible==12.3.0), SETUP_SKIP_APT=1 to leave the Debian packages alone.
@@ -21,12 +23,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
 ANSIBLE_COLLECTIONS_SOURCE=${ANSIBLE_COLLECTIONS_SOURCE:-ansible==12.3.0}
-APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager supervisor systemd curl git rsync shellcheck)
+APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager supervisor systemd curl git rsync shellcheck
+              podman runc debootstrap)
 # a command each package must provide
 declare -A APT_COMMANDS=([prometheus]=promtool [prometheus-node-exporter]=prometheus-node-exporter
                          [prometheus-alertmanager]=amtool
                          [supervisor]=supervisord [systemd]=systemd-analyze
-                         [curl]=curl [git]=git [rsync]=rsync [shellcheck]=shellcheck)
+                         [curl]=curl [git]=git [rsync]=rsync [shellcheck]=shellcheck
+                         [podman]=podman [runc]=runc [debootstrap]=debootstrap)
 # services of these packages that would listen next to the tests' instances: never left running
 PACKAGE_SERVICES=(prometheus-node-exporter prometheus-alertmanager)
 export DEBIAN_FRONTEND=noninteractive
@@ -162,6 +166,13 @@ fi
 
 # --- 5. Prometheus 2.53 (trixie) and 3.x (sid), node_exporter (bookworm, trixie) in a cache -------------
 python3 scripts/releases.py fetch
+
+# --- 6. the test bed's host image (a cached tarball; built once, about 80 s) ----------------------
+if [[ $EUID -eq 0 ]]; then
+    bash scripts/testbed_image.sh >/dev/null
+else
+    log "not root: the test bed image (tests/hosts) is left unbuilt"
+fi
 
 # --- versions -----------------------------------------------------------------------------------
 log "ansible-core $("$VENV/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
