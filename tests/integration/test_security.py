@@ -217,3 +217,67 @@ def test_hosts_that_disagree_on_tls_are_refused_before_any_change(secured):
     assert_failed(run)
     assert says(run, "promfleet_tls differs between hosts (False on %s; True on" % GLOBAL)
     assert config_files(secured.fleet) == before
+
+
+def _own_ca(directory) -> tuple:
+    """A CA of the user's own (not the collection's): its certificate and key files."""
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example Corp internal CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "ca.crt", directory / "ca.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
+def test_the_users_own_ca_replaces_the_fleet_ca_and_the_fleet_follows_it():
+    """A fleet moved from the collection's CA to the user's: every certificate is issued again by it,
+    and the servers federate with it, without a restart."""
+    root = scratch_root("security-own-ca")
+    fleet = Fleet(root, datacenters=["own-1"], globals_=["own-global"],
+                  extra_vars={"promfleet_pki_dir": str(root / "pki"), "promfleet_web_password": PASSWORD})
+    inventory = fleet.write_inventory()
+    try:
+        assert_succeeded(fleet.run("playbooks/site.yml", inventory, check=False))
+        hosts = [Fleet.server_of("own-1"), "own-global"]
+        started = {h: _start_time(fleet, h, root / "pki" / "ca.crt") for h in hosts}
+        ca_cert, ca_key = _own_ca(root / "own-ca")
+        data = fleet.inventory()
+        data["all"]["vars"].update(promfleet_ca_cert=str(ca_cert), promfleet_ca_key=str(ca_key))
+        run = fleet.run("playbooks/site.yml", fleet.write_inventory(data=data), check=False)
+        assert_succeeded(run)
+        assert says(run, "Sign this host's certificate with the CA (issued by CN=promfleet fleet CA, not by the "
+                         "fleet CA CN=Example Corp internal CA)")
+        for host in hosts:
+            pem = ssl.get_server_certificate(("127.0.0.1", fleet.ports[host]))
+            issuer = x509.load_pem_x509_certificate(pem.encode()).issuer.rfc4514_string()
+            assert issuer == "CN=Example Corp internal CA", host
+            assert _start_time(fleet, host, ca_cert) == started[host]
+        # The verification of that run saw fresh federated data: the global trusts the new CA.
+        assert says(run, "federation verified: every global has fresh data of every datacenter")
+    finally:
+        tear_down(fleet, inventory)
+
+
+def _start_time(fleet: Fleet, host: str, ca_file) -> float:
+    with open_url(fleet.url(host) + "/metrics", password=PASSWORD, ca_file=ca_file) as answer:
+        text = answer.read().decode()
+    (line,) = [line for line in text.splitlines() if line.startswith("process_start_time_seconds ")]
+    return float(line.split()[1])
