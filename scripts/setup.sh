@@ -14,6 +14,10 @@
 #      Debian version)
 #   6. the image of the test bed's hosts (tests/hosts): podman, runc and debootstrap from Debian, a
 #      minimal bookworm that boots systemd, built once into ~/.cache/promfleet (scripts/testbed_image.sh)
+#   7. the real Kubernetes nodes of tests/node: containerd, CNI plugins, iptables, conntrack from
+#      Debian; the images the pods run, made from Debian packages (busybox-static, inotify-tools,
+#      curl, sid's Prometheus 3) and cached (scripts/kube/images.sh); the Kubernetes binaries are
+#      built by the first test run that needs them (scripts/kube/build.sh, about 11 minutes cold)
 # Idempotent and quick to re-run: each step is skipped when already done.
 # Environment: PYTHON (base interpreter for the venv, default python3), ANSIBLE_COLLECTIONS_SOURCE
 # (default ansible==12.3.0), SETUP_SKIP_APT=1 to leave the Debian packages alone.
@@ -24,13 +28,17 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 ANSIBLE_COLLECTIONS_SOURCE=${ANSIBLE_COLLECTIONS_SOURCE:-ansible==12.3.0}
 APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager supervisor systemd curl git rsync shellcheck
-              podman runc debootstrap)
-# a command each package must provide
+              podman runc debootstrap containerd containernetworking-plugins iptables conntrack busybox-static
+              inotify-tools gcc libc6-dev)
+# a command each package must provide (or a file, given by its absolute path)
 declare -A APT_COMMANDS=([prometheus]=promtool [prometheus-node-exporter]=prometheus-node-exporter
                          [prometheus-alertmanager]=amtool
                          [supervisor]=supervisord [systemd]=systemd-analyze
                          [curl]=curl [git]=git [rsync]=rsync [shellcheck]=shellcheck
-                         [podman]=podman [runc]=runc [debootstrap]=debootstrap)
+                         [podman]=podman [runc]=runc [debootstrap]=debootstrap [containerd]=containerd
+                         [containernetworking-plugins]=/usr/lib/cni/bridge [iptables]=iptables
+                         [conntrack]=conntrack [busybox-static]=busybox [inotify-tools]=inotifywait
+                         [gcc]=gcc [libc6-dev]=/usr/lib/x86_64-linux-gnu/crt1.o)
 # services of these packages that would listen next to the tests' instances: never left running
 PACKAGE_SERVICES=(prometheus-node-exporter prometheus-alertmanager)
 export DEBIAN_FRONTEND=noninteractive
@@ -78,7 +86,9 @@ stop_package_service() {
 apt_missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    if [[ $status != "install ok installed" ]] || ! command -v "${APT_COMMANDS[$pkg]}" >/dev/null; then
+    provides=${APT_COMMANDS[$pkg]}
+    if [[ $status != "install ok installed" ]] || { [[ $provides == /* ]] && [[ ! -e $provides ]]; } ||
+        { [[ $provides != /* ]] && ! command -v "$provides" >/dev/null; }; then
         apt_missing+=("$pkg")
     fi
 done
@@ -172,6 +182,13 @@ if [[ $EUID -eq 0 ]]; then
     bash scripts/testbed_image.sh >/dev/null
 else
     log "not root: the test bed image (tests/hosts) is left unbuilt"
+fi
+
+# --- 7. the images of the real Kubernetes nodes (tests/node): cached, built once (about 20 s) -------
+if [[ $EUID -eq 0 ]]; then
+    bash scripts/kube/images.sh >/dev/null
+else
+    log "not root: the images of the Kubernetes nodes (tests/node) are left unbuilt"
 fi
 
 # --- versions -----------------------------------------------------------------------------------

@@ -42,9 +42,9 @@ options:
       - C(kubernetes_service_endpoints) and C(kubernetes_pods) scrape the endpoints of services and
         the pods annotated C(prometheus.io/scrape=true); C(prometheus.io/scheme), C(prometheus.io/path)
         and C(prometheus.io/port) override scheme, metrics path and port.
-      - C(kubernetes_service) scrapes one custom service (role C(service)) picked by its name,
-        C(name) in O(preset_options), and optionally C(namespace) and C(port), at O(metrics_path)
-        or C(metrics_path) in O(preset_options).
+      - C(kubernetes_service) scrapes the pods of one custom service, each as its own target (role
+        C(endpoints)), picked by the service's name, C(name) in O(preset_options), and optionally
+        C(namespace) and C(port), at O(metrics_path) or C(metrics_path) in O(preset_options).
       - The Kubernetes presets expect to run in the cluster; those that reach kubelets or API servers
         use the service account's CA and token files.
     type: str
@@ -61,7 +61,7 @@ options:
       - Arguments of the O(preset).
       - "C(node): C(targets) (list of C(host:port))."
       - "C(kubernetes_service): C(name) (required), C(namespace), C(metrics_path) (default C(/metrics)),
-        C(port) (a port number, or a port name as a string)."
+        C(port) (the pods' port number, or the port's name as a string)."
       - Other presets take none.
     type: dict
     default: {}
@@ -352,17 +352,19 @@ EXAMPLES = r"""
       port: http-metrics
     metrics_path: /internal/metrics
     discovered_targets:
-      - __address__: billing-api.shop.svc:8080
+      - __address__: 10.244.0.7:8080
         __meta_kubernetes_namespace: shop
         __meta_kubernetes_service_name: billing-api
-        __meta_kubernetes_service_port_name: http-metrics
-      - __address__: billing-db.shop.svc:5432
+        __meta_kubernetes_endpoint_port_name: http-metrics
+        __meta_kubernetes_pod_name: billing-api-5f7c9
+      - __address__: 10.244.0.9:5432
         __meta_kubernetes_namespace: shop
         __meta_kubernetes_service_name: billing-db
-        __meta_kubernetes_service_port_name: postgres
+        __meta_kubernetes_endpoint_port_name: postgres
+        __meta_kubernetes_pod_name: billing-db-0
   delegate_to: localhost
   register: billing
-# billing.targets[0].labels.instance == "billing-api.shop.svc:8080"; billing.targets[1].labels == {}
+# billing.targets[0].labels.instance == "10.244.0.7:8080" (pod billing-api-5f7c9); billing.targets[1].labels == {}
 
 - name: Exporters that send no Content-Type, for Prometheus 3.x (refused for a 2.x schema_version)
   promfleet.federation.scrape_config:
@@ -412,13 +414,14 @@ targets:
         Empty when the target is refused.
       type: dict
       returned: always
-      sample: {"__address__": "billing-api.shop.svc:8080", "job": "billing-api", "__scheme__": "http"}
+      sample: {"__address__": "10.244.0.7:8080", "job": "billing-api", "__scheme__": "http"}
     labels:
       description: The target's labels after relabeling, as Prometheus scrapes it; empty when
         relabeling drops it or Prometheus refuses it.
       type: dict
       returned: always
-      sample: {"instance": "billing-api.shop.svc:8080", "job": "billing-api", "service": "billing-api"}
+      sample: {"instance": "10.244.0.7:8080", "job": "billing-api", "service": "billing-api",
+               "pod": "billing-api-5f7c9"}
     error:
       description: Why Prometheus refuses the target (e.g. C(no address)); promtool prints C({}) there.
       type: str

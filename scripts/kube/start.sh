@@ -40,13 +40,8 @@ for b in etcd kube-apiserver kube-controller-manager; do
     [[ -x $bin/$b ]] || die "no $bin/$b: run scripts/kube/build.sh first"
 done
 
-# A pid counts only while its process is not a zombie: our daemons outlive this script, and the
-# process that inherits them (PID 1 of a container, say) may never reap them.
-alive() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [[ $state != Z ]]
-}
+# shellcheck source=scripts/kube/daemons.sh
+source "$here/daemons.sh"
 for f in "$dir"/pids/*.pid; do
     [[ -f $f ]] || continue
     ! alive "$(<"$f")" || die "a cluster is already running in $dir; stop it with $here/stop.sh $dir"
@@ -163,15 +158,10 @@ launch kube-apiserver "$bin/kube-apiserver" \
 
 # wait_for WHAT URL: until the API answers URL for the admin, while the daemons are alive
 wait_for() {
-    local what=$1 url=$2 p
+    local what=$1 url=$2
     until curl -fsS --max-time 5 --cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token" \
         -o /dev/null "$url" 2>/dev/null; do
-        for p in "$dir"/pids/*.pid; do
-            alive "$(<"$p")" && continue
-            p=$(basename "$p" .pid)
-            tail -n 20 "$dir/logs/$p.log" >&2
-            die "$p exited while waiting for $what (log: $dir/logs/$p.log)"
-        done
+        daemons_alive "$what"
         if ((SECONDS - started >= timeout)); then
             tail -n 20 "$dir/logs/kube-apiserver.log" >&2
             die "no $what after $timeout s (logs: $dir/logs)"

@@ -11,31 +11,11 @@ die() { printf 'kube stop: ERROR: %s\n' "$*" >&2; exit 1; }
 [[ -d $1 ]] || exit 0
 dir=$(readlink -f "$1")
 
-# Zombies count as gone: whoever inherited our daemons may never reap them.
-alive() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [[ $state != Z ]]
-}
-# A saved pid is ours only while its command line still names DIR (pids get reused).
-ours() {
-    local cmdline
-    alive "$1" && cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) && [[ $cmdline == *"$dir/"* ]]
-}
+# shellcheck source=scripts/kube/daemons.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/daemons.sh"
 
-# clients first, etcd last
+# clients first, etcd last; up to 10 s each before SIGKILL
 for what in kube-controller-manager kube-apiserver etcd; do
-    pidfile=$dir/pids/$what.pid
-    [[ -f $pidfile ]] || continue
-    pid=$(<"$pidfile")
-    if ours "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            alive "$pid" || break
-            sleep 0.2
-        done
-        ! alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
+    stop_daemon "$what" 100
 done
 rm -rf "$dir/etcd"

@@ -16,7 +16,7 @@ def test_module_runs_through_ansible_and_hides_the_password():
     host = run_module({"job_name": "billing-api", "preset": "kubernetes_service",
                        "preset_options": {"name": "billing-api"},
                        "basic_auth": {"username": "u", "password": "hunter2"},
-                       "discovered_targets": [{"__address__": "billing-api.shop.svc:8080",
+                       "discovered_targets": [{"__address__": "10.1.2.3:8080",
                                                "__meta_kubernetes_service_name": "billing-api"}]})
     assert (host["changed"], host["scrape_config"]["basic_auth"], host["targets"][0]["labels"]["service"],
             "hunter2" in json.dumps(host)) == (False, {"username": "u", "password": "<redacted>"}, "billing-api",

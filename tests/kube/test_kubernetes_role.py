@@ -76,7 +76,8 @@ def write_inventory(path: Path, hosts: dict[ApiServer, dict]) -> Path:
     """An inventory with one local host per cluster, holding the variables given for it."""
     inventory = {
         "all": {
-            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                     **ApiServer.inventory_vars},
             "hosts": {host_name(cluster): variables for cluster, variables in hosts.items()},
         },
     }

@@ -5,7 +5,7 @@ What this tier proves: the datacenter role renders each datacenter's configurati
 the cluster's scrape jobs, its rules) into its own cluster, the global federates the clusters'
 federation_url, a second run changes nothing, and teardown removes the objects. What it cannot:
 there is no kubelet, so no pod runs, and verify.yml (the end of site.yml) fails naming the
-datacenter servers that do not answer. The `kind` Molecule scenario covers that part.
+datacenter servers that do not answer. tests/node covers that part on real nodes.
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ The reloaders (``RELOADERS``):
   mounted files have changed; Prometheus is PID 1 there, alone in its process namespace.
 - ``sidecar``: a second container watches the mounted ConfigMap and sends SIGHUP to Prometheus,
   which it sees through ``shareProcessNamespace``; both run as the same non-root user, so the
-  signal is allowed without any capability.
+  signal is allowed without any capability. The collection does not wait for it: it runs
+  ``SIDECAR_RELOAD_COMMAND`` in that container, since with a shared process namespace PID 1 is the
+  pod's pause process, not Prometheus.
 - ``http``: the collection POSTs ``/-/reload``, which needs ``--web.enable-lifecycle``; the engine
   adds that flag only then, because it also lets anyone who reaches the port stop the server
   (``/-/quit``).
@@ -54,11 +56,16 @@ DATA_DIR = "/prometheus"
 CONTAINER_NAME = "prometheus"
 RELOADER_CONTAINER_NAME = "config-reloader"
 EXEC_RELOAD_COMMAND = ("kill", "-HUP", "1")
+# killall, not pkill: Debian's busybox has no pkill; every busybox has killall
+SIDECAR_RELOAD_COMMAND = ("killall", "-HUP", "prometheus")
 MANAGED_BY = "promfleet.federation"
 # The field manager of server-side apply: the collection owns the fields it sets.
 FIELD_MANAGER = MANAGED_BY
 # The annotation of a pod that holds the digest of the ConfigMap data proven live in it.
 LIVE_ANNOTATION = "promfleet.federation/live-config"
+# The annotation the reload sets to the digest it waits for: updating the pod makes the kubelet
+# refresh the pod's ConfigMap volume at once, instead of within its sync period (a minute or more).
+REQUEST_ANNOTATION = "promfleet.federation/requested-config"
 # <name>-last-good: the ConfigMap data last proven live, for the rollback.
 LAST_GOOD_SUFFIX = "-last-good"
 NAME_LABEL = "app.kubernetes.io/name"
@@ -146,7 +153,7 @@ RELOADER_SCRIPT = """\
 last="$(cat %(dir)s/..data/* | md5sum)"
 while sleep %(interval)d; do
   now="$(cat %(dir)s/..data/* | md5sum)"
-  if [ "$now" != "$last" ] && pkill -HUP -x prometheus; then last="$now"; fi
+  if [ "$now" != "$last" ] && killall -HUP prometheus; then last="$now"; fi
 done
 """
 

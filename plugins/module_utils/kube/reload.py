@@ -8,8 +8,10 @@ in each pod, a minute or more later. For every ready pod of the workload, ``relo
 1. decides from the API server alone whether the pod already runs this ConfigMap: the pod carries
    ``LIVE_ANNOTATION``, the digest of the ConfigMap data last proven live in it, and Prometheus
    (read through the API server's pod proxy) reports its last reload as successful;
-2. otherwise waits until the mounted files have the ConfigMap's content (``sha256sum`` run in the
-   pod's Prometheus container), then reloads it: SIGHUP to PID 1 through an exec (reloaders
+2. otherwise sets the pod's ``REQUEST_ANNOTATION`` to that digest: any update of the pod makes the
+   kubelet refresh its volumes at once (0.2 s measured), where its own sync period takes a minute
+   or more. It then waits until the mounted files have the ConfigMap's content (``sha256sum`` run
+   in the pod's Prometheus container), and reloads it: SIGHUP to PID 1 through an exec (reloaders
    ``exec`` and ``sidecar``; the sidecar would get there too, but only after its own interval),
    or ``POST /-/reload`` through the pod proxy (reloader ``http``);
 3. verifies it as prometheus_reload does: the success flag is 1, its timestamp moved on, and the
@@ -19,7 +21,10 @@ When a pod's reload fails and the ``<name>-last-good`` ConfigMap (written after 
 reload) differs, the server's ConfigMap gets that data back and every ready pod is reloaded with
 it and verified; the failure is still reported, with ``promtool check config`` as run in the pod.
 
-Pods that are not ready are left alone: they read the ConfigMap when they start.
+First it waits (``ready_timeout``) until the workload's pods settle: as many ready pods as the
+workload wants, and none starting. So the run that creates or rolls the pods also reloads,
+verifies and annotates them, and the next run finds them live. Pods still not ready after that are
+left alone: they read the ConfigMap when they start.
 
 The decisions are pure functions; ``Cluster`` is the thin layer over the kubernetes client.
 """
@@ -52,9 +57,13 @@ except ImportError as exc:  # reported by the module with missing_required_lib
     ApiException = OSError
 
 LIVE_ANNOTATION = kube_manifests.LIVE_ANNOTATION
+REQUEST_ANNOTATION = kube_manifests.REQUEST_ANNOTATION
 LAST_GOOD_SUFFIX = kube_manifests.LAST_GOOD_SUFFIX
 RELOADERS = kube_manifests.RELOADERS
 POLL_SECONDS = 2.0
+# The mounted files are compared this often once the kubelet was asked to refresh them.
+MOUNT_POLL_SECONDS = 0.2
+SETTLE_POLL_SECONDS = 0.5
 
 
 # --- pure decisions ----------------------------------------------------------------------------------
@@ -119,11 +128,19 @@ def plan(pods: list, desired: str, states: dict) -> list:
     return steps
 
 
+def signal_command(reloader: str) -> tuple:
+    """(container, command) that sends Prometheus SIGHUP: PID 1 of its own container, or by name from
+    the reloader container, which shares the pod's process namespace (PID 1 there is the pause process)."""
+    if reloader == "sidecar":
+        return kube_manifests.RELOADER_CONTAINER_NAME, kube_manifests.SIDECAR_RELOAD_COMMAND
+    return kube_manifests.CONTAINER_NAME, kube_manifests.EXEC_RELOAD_COMMAND
+
+
 def trigger_description(reloader: str) -> str:
     if reloader == "http":
         return "POST /-/reload through the API server's pod proxy"
-    command = " ".join(kube_manifests.EXEC_RELOAD_COMMAND)
-    return "SIGHUP (exec %s in container %s)" % (command, kube_manifests.CONTAINER_NAME)
+    container, command = signal_command(reloader)
+    return "SIGHUP (exec %s in container %s)" % (" ".join(command), container)
 
 
 # --- the cluster -------------------------------------------------------------------------------------
@@ -151,6 +168,17 @@ class Cluster:
             namespace, label_selector=",".join("%s=%s" % item for item in sorted(selector.items())))
         return [self.api.sanitize_for_serialization(pod) for pod in found.items]
 
+    def replicas(self, namespace: str, name: str) -> int | None:
+        """How many pods the Deployment or StatefulSet ``name`` wants; None when there is neither."""
+        apps = kube_client.AppsV1Api(self.api)
+        for read in (apps.read_namespaced_deployment, apps.read_namespaced_stateful_set):
+            try:
+                return read(name, namespace).spec.replicas
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+        return None
+
     def config_map_data(self, namespace: str, name: str) -> dict | None:
         try:
             return self.core.read_namespaced_config_map(name, namespace).data or {}
@@ -175,13 +203,14 @@ class Cluster:
         patch = dict({key: None for key in current if key not in data}, **data)
         self.core.patch_namespaced_config_map(name, namespace, {"data": patch})
 
-    def annotate(self, namespace: str, pod: str, digest: str) -> None:
-        self.core.patch_namespaced_pod(pod, namespace, {"metadata": {"annotations": {LIVE_ANNOTATION: digest}}})
+    def annotate(self, namespace: str, pod: str, annotation: str, digest: str) -> None:
+        self.core.patch_namespaced_pod(pod, namespace, {"metadata": {"annotations": {annotation: digest}}})
 
-    def execute(self, namespace: str, pod: str, command: list) -> str:
-        """Run ``command`` in the pod's Prometheus container; its output (stdout and stderr)."""
+    def execute(self, namespace: str, pod: str, command: list, container: str = kube_manifests.CONTAINER_NAME) -> str:
+        """Run ``command`` in a container of the pod (its Prometheus container by default); its output
+        (stdout and stderr)."""
         return kube_stream(self.core.connect_get_namespaced_pod_exec, pod, namespace,
-                           container=kube_manifests.CONTAINER_NAME, command=list(command),
+                           container=container, command=list(command),
                            stderr=True, stdin=False, stdout=True, tty=False)
 
     def run(self, namespace: str, pod: str, argv: list, timeout: float = 60,
@@ -193,8 +222,9 @@ class Cluster:
                              stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
         try:
             client.run_forever(timeout=timeout)
-            output = client.read_all()
+            # the exit status first: read_all() also empties the status channel returncode parses
             rc = client.returncode
+            output = client.read_all()
         finally:
             client.close()
         result = commands.CommandResult(tuple(argv), 0 if rc is None else int(rc), output)
@@ -222,9 +252,11 @@ class Cluster:
 
 
 def _wait_for_mount(cluster: Cluster, namespace: str, pod: str, data: dict, timeout: float) -> float:
-    """Seconds until the files mounted in ``pod`` have ``data``'s content; KubeReloadError after ``timeout``."""
+    """Seconds until the files mounted in ``pod`` have ``data``'s content; KubeReloadError after ``timeout``.
+    The pod's update (``REQUEST_ANNOTATION``) makes the kubelet refresh the files at once."""
     wanted = file_digests(data)
     started = time.monotonic()
+    cluster.annotate(namespace, pod, REQUEST_ANNOTATION, data_digest(data))
     command = ["sh", "-c", "sha256sum %s/*" % kube_manifests.CONFIG_DIR]
     while True:
         mounted = parse_sha256sum(cluster.execute(namespace, pod, command))
@@ -236,7 +268,7 @@ def _wait_for_mount(cluster: Cluster, namespace: str, pod: str, data: dict, time
                 "pod %s/%s: the files mounted at %s still differ from the ConfigMap after %d s (%s); the kubelet "
                 "refreshes ConfigMap volumes within its sync period plus its cache TTL: raise mount_timeout "
                 "or check the kubelet" % (namespace, pod, kube_manifests.CONFIG_DIR, timeout, ", ".join(stale)))
-        time.sleep(POLL_SECONDS)
+        time.sleep(MOUNT_POLL_SECONDS)
 
 
 def _promtool_says(cluster: Cluster, namespace: str, pod: str) -> str:
@@ -257,12 +289,13 @@ class PodTrigger:
 
     def __init__(self, cluster: Cluster, namespace: str, pod: str, reloader: str) -> None:
         self.method = "http" if reloader == "http" else "signal"
-        self.cluster, self.namespace, self.pod = cluster, namespace, pod
+        self.cluster, self.namespace, self.pod, self.reloader = cluster, namespace, pod, reloader
 
     def fire(self, client: PrometheusClient) -> str | None:
         if self.method == "http":
             return post_reload(client)
-        self.cluster.execute(self.namespace, self.pod, list(kube_manifests.EXEC_RELOAD_COMMAND))
+        container, command = signal_command(self.reloader)
+        self.cluster.execute(self.namespace, self.pod, list(command), container)
         return None
 
 
@@ -284,13 +317,31 @@ def _reload_pod(cluster: Cluster, namespace: str, pod: str, port: int, reloader:
         error += _promtool_says(cluster, namespace, pod)
     step.update(ok=error is None, error=error, reload_seconds=attempt["seconds"])
     if error is None:
-        cluster.annotate(namespace, pod, data_digest(data))
+        cluster.annotate(namespace, pod, LIVE_ANNOTATION, data_digest(data))
     return step
+
+
+def settled(pods: list, replicas: int | None) -> bool:
+    """Whether a workload's pods are done starting: every pod not being deleted is ready, and there
+    are at least ``replicas`` of them (None: the workload is unknown, only the pods count)."""
+    running = [pod for pod in pods if not (pod.get("metadata") or {}).get("deletionTimestamp")]
+    ready = [pod for pod in running if pod_ready(pod)[0]]
+    return len(ready) == len(running) and len(ready) >= (replicas or 0)
+
+
+def _settled_pods(cluster: Cluster, namespace: str, name: str, selector: dict, timeout: float) -> list:
+    """The workload's pods once they settled (``settled``), or as they are after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pods = cluster.pods(namespace, selector)
+        if settled(pods, cluster.replicas(namespace, name)) or time.monotonic() >= deadline:
+            return pods
+        time.sleep(SETTLE_POLL_SECONDS)
 
 
 def reload(cluster: Cluster, namespace: str, name: str, port: int = 9090, reloader: str = "exec",
            data: dict | None = None, mount_timeout: float = 180.0, timeout: float = 30.0,
-           rollback: bool = True, check_mode: bool = False) -> dict:
+           rollback: bool = True, check_mode: bool = False, ready_timeout: float = 120.0) -> dict:
     """Make every ready pod of workload ``name`` run ConfigMap ``data`` (see the module docstring)."""
     if data is None:
         data = cluster.config_map_data(namespace, name)
@@ -299,8 +350,9 @@ def reload(cluster: Cluster, namespace: str, name: str, port: int = 9090, reload
     if kube_manifests.CONFIG_KEY not in data:
         raise KubeReloadError("data: the ConfigMap data has no %s key" % kube_manifests.CONFIG_KEY)
     desired = data_digest(data)
-    pods = cluster.pods(namespace, {kube_manifests.INSTANCE_LABEL: name,
-                                    kube_manifests.MANAGED_BY_LABEL: kube_manifests.MANAGED_BY})
+    selector = {kube_manifests.INSTANCE_LABEL: name, kube_manifests.MANAGED_BY_LABEL: kube_manifests.MANAGED_BY}
+    pods = cluster.pods(namespace, selector) if check_mode else _settled_pods(
+        cluster, namespace, name, selector, ready_timeout)
     states = {}
     for pod in pods:
         pod_name = pod["metadata"]["name"]

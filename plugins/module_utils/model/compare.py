@@ -35,11 +35,17 @@ def _scalars_equal(key: str, file_value, server_value, config_dir: str) -> bool:
     return False
 
 
+def _zero(value) -> bool:
+    """An empty value, which Prometheus leaves out of the configuration it prints."""
+    return value in ("", 0, [], {})  # 0 also matches false
+
+
 def config_differences(file_config, server_config, config_dir: str = "", where: str = "") -> list:
     """Where the configuration the server reports differs from the file's, as readable lines.
 
     "Equal" means: every field the file sets has the same value on the server; fields the server
-    shows but the file does not set (Prometheus prints its defaults) are ignored. Values are equal
+    shows but the file does not set (Prometheus prints its defaults) are ignored, and so are empty
+    fields of the file the server leaves out (``""``, ``0``, ``false``, ``[]``, ``{}``). Values are equal
     when they are identical, or both durations of the same length (``60s`` and ``1m``), or the
     server shows ``<secret>`` for a non-empty secret, or a relative path of the file joined to
     ``config_dir`` is the absolute path the server shows, or (field ``action``) they differ only in
@@ -54,6 +60,8 @@ def config_differences(file_config, server_config, config_dir: str = "", where: 
             sub = "%s.%s" % (where, key) if where else str(key)
             if value is None:
                 continue  # YAML null: unset, the server shows its default
+            if key not in server_config and _zero(value):
+                continue  # Prometheus leaves out empty fields (omitempty): 3.x prints no `modulus: 0`
             if key not in server_config:
                 found.append("%s: set in the file, missing on the server" % sub)
                 continue

@@ -135,13 +135,15 @@ def kubernetes_service(
     port: int | str | None = None,
     job_name: str | None = None,
 ) -> dict:
-    """One custom service, found by ``kubernetes_sd_configs`` role ``service`` (one target per
-    service port, address ``<name>.<namespace>.svc:<port>``) and kept by its name (and namespace),
-    scraped at ``metrics_path``. ``port`` keeps one port: a number, or a port name.
-    ``job_name`` defaults to ``name``."""
+    """One custom service, scraped pod by pod: ``kubernetes_sd_configs`` role ``endpoints`` (one
+    target per ready pod and port behind the service, at the pod's address), kept by the service's
+    name (and namespace), scraped at ``metrics_path``. Each pod is its own target, as a service's
+    load balancing would mix the pods' series into one. ``port`` keeps one port of the pods: a
+    number (the pod's port, which may differ from the service's), or the port's name.
+    ``job_name`` defaults to ``name``. Needs no cluster DNS."""
     if not isinstance(name, str) or not name:
         raise PresetError("preset kubernetes_service needs name, the name of the service, got %r" % (name,))
-    sd_config: dict = {"role": "service"}
+    sd_config: dict = {"role": "endpoints"}
     sources = ["__meta_kubernetes_service_name"]
     regex = go_quote_meta(name)  # Prometheus anchors it: the name and nothing else
     if namespace:
@@ -149,13 +151,15 @@ def kubernetes_service(
         sources.insert(0, "__meta_kubernetes_namespace")
         regex = go_quote_meta(namespace) + ";" + regex
     rules = [{"source_labels": sources, "action": "keep", "regex": regex}]
-    if port is not None and port != "":
-        by_number = isinstance(port, int) and not isinstance(port, bool)
-        field = "__meta_kubernetes_service_port_number" if by_number else "__meta_kubernetes_service_port_name"
-        rules.append({"source_labels": [field], "action": "keep", "regex": go_quote_meta(str(port))})
+    if isinstance(port, int) and not isinstance(port, bool):
+        rules.append({"source_labels": ["__address__"], "action": "keep", "regex": ".+:%d" % port})
+    elif port is not None and port != "":
+        rules.append({"source_labels": ["__meta_kubernetes_endpoint_port_name"], "action": "keep",
+                      "regex": go_quote_meta(str(port))})
     rules += [
         {"source_labels": ["__meta_kubernetes_namespace"], "action": "replace", "target_label": "namespace"},
         {"source_labels": ["__meta_kubernetes_service_name"], "action": "replace", "target_label": "service"},
+        {"source_labels": ["__meta_kubernetes_pod_name"], "action": "replace", "target_label": "pod"},
     ]
     return {
         "job_name": job_name or name,

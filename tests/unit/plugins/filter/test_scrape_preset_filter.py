@@ -34,7 +34,7 @@ def test_an_unknown_preset_is_an_error_listing_the_presets():
 def test_a_mapping_names_its_preset_so_that_a_list_can_be_mapped():
     job = scrape_preset({"preset": "kubernetes_service", "name": "cart", "port": 8080})
     assert job["job_name"] == "cart"
-    assert {"source_labels": ["__meta_kubernetes_service_port_number"], "action": "keep", "regex": "8080"}.items() <= \
+    assert {"source_labels": ["__address__"], "action": "keep", "regex": ".+:8080"}.items() <= \
         job["relabel_configs"][1].items()
 
 

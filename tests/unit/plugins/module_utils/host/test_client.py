@@ -187,6 +187,12 @@ def test_config_difference_of_a_field_missing_on_the_server():
     assert differences == ["scrape_configs[0].sample_limit: set in the file, missing on the server"]
 
 
+@pytest.mark.parametrize("empty", ["", 0, False, [], {}])
+def test_an_empty_field_of_the_file_that_the_server_leaves_out_is_no_difference(empty):
+    # Prometheus 3.x prints relabel rules without `modulus: 0`, and a labelmap without `source_labels: []`
+    assert config_differences(file_config(sample_limit=empty), SERVER_CONFIG, "/etc/prometheus") == []
+
+
 def test_config_difference_does_not_show_secrets():
     server = {"basic_auth": {"password": "x"}}
     assert config_differences({"basic_auth": {"password": "y"}}, server) == [

@@ -596,7 +596,7 @@ def test_the_sidecar_reloader_shares_the_process_namespace_with_a_hardened_secon
             'last="$(cat /etc/prometheus/..data/* | md5sum)"\n'
             "while sleep 10; do\n"
             '  now="$(cat /etc/prometheus/..data/* | md5sum)"\n'
-            '  if [ "$now" != "$last" ] && pkill -HUP -x prometheus; then last="$now"; fi\n'
+            '  if [ "$now" != "$last" ] && killall -HUP prometheus; then last="$now"; fi\n'
             "done\n",
         ],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},

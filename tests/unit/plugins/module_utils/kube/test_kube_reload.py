@@ -60,6 +60,26 @@ class TestReadiness:
         assert kube_reload.pod_ready(pod(deleting=True)) == (False, "it is being deleted")
 
 
+class TestSettled:
+    """The reload first waits for the workload's pods to settle, so a run that rolls them reloads them too."""
+
+    def test_as_many_ready_pods_as_the_workload_wants_have_settled(self):
+        assert kube_reload.settled([pod("p-0"), pod("p-1")], 2) is True
+
+    def test_a_starting_pod_has_not(self):
+        assert kube_reload.settled([pod("p-0"), pod("p-1", ready=False)], 2) is False
+
+    def test_fewer_pods_than_wanted_have_not_even_when_all_are_ready(self):
+        assert kube_reload.settled([pod("p-0")], 2) is False
+
+    def test_a_pod_being_deleted_does_not_count_either_way(self):
+        assert kube_reload.settled([pod("old", deleting=True), pod("new")], 1) is True
+        assert kube_reload.settled([pod("old", deleting=True)], 1) is False
+
+    def test_without_a_known_workload_the_pods_alone_count(self):
+        assert (kube_reload.settled([], None), kube_reload.settled([pod(ready=False)], None)) == (True, False)
+
+
 class TestPlan:
     DIGEST = kube_reload.data_digest(DATA)
 
@@ -88,7 +108,9 @@ class TestPlan:
 class TestTrigger:
     def test_exec_and_sidecar_send_sighup_to_pid_1(self):
         assert kube_reload.trigger_description("exec") == "SIGHUP (exec kill -HUP 1 in container prometheus)"
-        assert kube_reload.trigger_description("sidecar") == kube_reload.trigger_description("exec")
+        # with a shared process namespace PID 1 is the pause process: the reloader container signals by name
+        assert kube_reload.trigger_description("sidecar") == (
+            "SIGHUP (exec killall -HUP prometheus in container config-reloader)")
 
     def test_http_posts_through_the_pod_proxy(self):
         assert kube_reload.trigger_description("http") == "POST /-/reload through the API server's pod proxy"

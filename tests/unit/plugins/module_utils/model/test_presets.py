@@ -150,7 +150,7 @@ def test_kubernetes_service_picks_the_service_by_name_in_its_namespace():
     assert preset("kubernetes_service", name="billing-api", namespace="shop", metrics_path="/internal/metrics") == {
         "job_name": "billing-api",
         "metrics_path": "/internal/metrics",
-        "kubernetes_sd_configs": [{"role": "service", "namespaces": {"names": ["shop"]}}],
+        "kubernetes_sd_configs": [{"role": "endpoints", "namespaces": {"names": ["shop"]}}],
         "relabel_configs": [
             {
                 "source_labels": ["__meta_kubernetes_namespace", "__meta_kubernetes_service_name"],
@@ -159,31 +159,34 @@ def test_kubernetes_service_picks_the_service_by_name_in_its_namespace():
             },
             {"source_labels": ["__meta_kubernetes_namespace"], "action": "replace", "target_label": "namespace"},
             {"source_labels": ["__meta_kubernetes_service_name"], "action": "replace", "target_label": "service"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "action": "replace", "target_label": "pod"},
         ],
     }
 
 
 def service(name: str, namespace: str = "shop", port_name: str = "http", port: str = "8080") -> dict:
+    """One endpoint of service ``name``: a pod's address and port, as role endpoints finds it."""
     return {
-        "__address__": "%s.%s.svc:%s" % (name, namespace, port),
+        "__address__": "10.1.2.3:%s" % port,
         "__meta_kubernetes_namespace": namespace,
         "__meta_kubernetes_service_name": name,
-        "__meta_kubernetes_service_port_name": port_name,
-        "__meta_kubernetes_service_port_number": port,
+        "__meta_kubernetes_endpoint_port_name": port_name,
+        "__meta_kubernetes_pod_name": "%s-7d9f" % name,
     }
 
 
-def test_kubernetes_service_keeps_the_named_service_with_its_metrics_path():
+def test_kubernetes_service_keeps_each_pod_of_the_named_service_with_its_metrics_path():
     config = preset("kubernetes_service", name="billing-api", metrics_path="/internal/metrics")
     assert scraped(config, service("billing-api")) == {
-        "__address__": "billing-api.shop.svc:8080",
+        "__address__": "10.1.2.3:8080",
         "__metrics_path__": "/internal/metrics",
         "__scheme__": "http",
         "__scrape_interval__": "1m",
         "__scrape_timeout__": "10s",
-        "instance": "billing-api.shop.svc:8080",
+        "instance": "10.1.2.3:8080",
         "job": "billing-api",
         "namespace": "shop",
+        "pod": "billing-api-7d9f",
         "service": "billing-api",
     }
 
