@@ -11,9 +11,10 @@ in each pod, a minute or more later. For every ready pod of the workload, ``relo
 2. otherwise sets the pod's ``REQUEST_ANNOTATION`` to that digest: any update of the pod makes the
    kubelet refresh its volumes at once (0.2 s measured), where its own sync period takes a minute
    or more. It then waits until the mounted files have the ConfigMap's content (``sha256sum`` run
-   in the pod's Prometheus container), and reloads it: SIGHUP to PID 1 through an exec (reloaders
-   ``exec`` and ``sidecar``; the sidecar would get there too, but only after its own interval),
-   or ``POST /-/reload`` through the pod proxy (reloader ``http``);
+   in the pod's Prometheus container), and reloads it: SIGHUP through an exec (``signal_command``:
+   to PID 1 of the Prometheus container with reloader ``exec``; by name from the reloader container
+   with ``sidecar``, which would get there too, but only after its own interval), or
+   ``POST /-/reload`` through the pod proxy (reloader ``http``);
 3. verifies it as prometheus_reload does: the success flag is 1, its timestamp moved on, and the
    configuration Prometheus reports equals prometheus.yml of the ConfigMap; then annotates the pod.
 
@@ -60,7 +61,6 @@ LIVE_ANNOTATION = kube_manifests.LIVE_ANNOTATION
 REQUEST_ANNOTATION = kube_manifests.REQUEST_ANNOTATION
 LAST_GOOD_SUFFIX = kube_manifests.LAST_GOOD_SUFFIX
 RELOADERS = kube_manifests.RELOADERS
-POLL_SECONDS = 2.0
 # The mounted files are compared this often once the kubelet was asked to refresh them.
 MOUNT_POLL_SECONDS = 0.2
 SETTLE_POLL_SECONDS = 0.5
