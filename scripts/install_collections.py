@@ -12,6 +12,10 @@ FILES.json in MANIFEST.json is updated, so ``ansible-galaxy collection verify --
 Nothing is done when every collection is already installed at the version the wheel ships
 (recorded in a stamp file next to the collections).
 
+With ``--tarballs DIR`` each collection is also packed as ``DIR/<namespace>-<name>-<version>.tar.gz``,
+an artifact ``ansible-galaxy collection install`` takes offline (scripts/ee_image.sh: the execution
+environment's collections).
+
 Run with the project's virtualenv python (needs PyYAML and packaging) from the repository root:
 
     .venv/bin/python scripts/install_collections.py
@@ -26,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -161,6 +166,39 @@ def extract_collection(wheel: zipfile.ZipFile, name: str, dest: Path) -> str:
     return version
 
 
+def pack_collection(dest: Path, name: str, out_dir: Path) -> Path:
+    """Pack an installed collection as a Galaxy artifact: MANIFEST.json, FILES.json and the listed files."""
+    root = dest.joinpath(*name.split("."))
+    version = installed_version(dest, name)
+    if version is None:
+        raise SystemExit(f"{name} is not installed in {dest}")
+    files = json.loads((root / "FILES.json").read_text(encoding="utf-8"))["files"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artifact = out_dir / f"{name.replace('.', '-')}-{version}.tar.gz"
+    partial = artifact.with_name(artifact.name + ".new")
+    with tarfile.open(partial, "w:gz") as tar:
+        for member in ["MANIFEST.json", "FILES.json"] + [e["name"] for e in files if e["name"] != "."]:
+            tar.add(root / member, arcname=member, recursive=False)
+    partial.rename(artifact)
+    return artifact
+
+
+def install(source: str, cache: Path, dest: Path, wanted: dict[str, SpecifierSet]) -> None:
+    """Extract the wanted collections from the wheel of ``source`` into ``dest`` and stamp it."""
+    wheel_path = download_wheel(source, cache)
+    dest.mkdir(parents=True, exist_ok=True)
+    installed: dict[str, str] = {}
+    with zipfile.ZipFile(wheel_path) as wheel:
+        for name in sorted(wanted):
+            version = extract_collection(wheel, name, dest)
+            if Version(version) not in wanted[name]:
+                raise SystemExit(f"{name} {version} from {source} does not satisfy {wanted[name]}")
+            installed[name] = version
+            log(f"installed {name} {version} from {wheel_path.name}")
+    stamp = {"source": source, "collections": installed}
+    (dest / STAMP_NAME).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=DEFAULT_SOURCE, help="pinned pip requirement of the wheel (%(default)s)")
@@ -168,25 +206,17 @@ def main() -> int:
     parser.add_argument("--dest", type=Path, default=Path("collections/ansible_collections"))
     parser.add_argument("--cache", type=Path, default=Path(".cache/collections"))
     parser.add_argument("--force", action="store_true", help="reinstall even when up to date")
+    parser.add_argument("--tarballs", type=Path, help="also pack each collection as a .tar.gz artifact here")
     args = parser.parse_args()
 
     wanted = wanted_collections(args.requirements)
-    if not args.force and up_to_date(args.dest, args.source, wanted):
+    if args.force or not up_to_date(args.dest, args.source, wanted):
+        install(args.source, args.cache, args.dest, wanted)
+    else:
         log("up to date (" + ", ".join(f"{n} {installed_version(args.dest, n)}" for n in sorted(wanted)) + ")")
-        return 0
-
-    wheel_path = download_wheel(args.source, args.cache)
-    args.dest.mkdir(parents=True, exist_ok=True)
-    installed: dict[str, str] = {}
-    with zipfile.ZipFile(wheel_path) as wheel:
+    if args.tarballs:
         for name in sorted(wanted):
-            version = extract_collection(wheel, name, args.dest)
-            if Version(version) not in wanted[name]:
-                raise SystemExit(f"{name} {version} from {args.source} does not satisfy {wanted[name]}")
-            installed[name] = version
-            log(f"installed {name} {version} from {wheel_path.name}")
-    stamp = {"source": args.source, "collections": installed}
-    (args.dest / STAMP_NAME).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            log(f"packed {pack_collection(args.dest, name, args.tarballs)}")
     return 0
 
 

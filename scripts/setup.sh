@@ -2,13 +2,15 @@
 # Set up everything this repository needs, without Galaxy and without asking anything:
 #   1. Debian packages: prometheus (with promtool), prometheus-node-exporter, prometheus-alertmanager
 #      (with amtool), supervisor, systemd
-#      (systemd-analyze), curl, git, rsync and shellcheck (without it the shellcheck test of
+#      (systemd-analyze), curl, git, rsync, slirp4netns (the AWX EE's network) and shellcheck (without it the shellcheck test of
 #      ansible-test sanity is skipped); no service of theirs left running (node-exporter's on :9100,
 #      alertmanager's on :9093)
 #   2. .venv with the pinned Python dependencies of requirements.txt
-#   3. the collections of collections/requirements.yml (kubernetes.core, ansible.posix) in collections/ansible_collections,
+#   3. the collections of collections/requirements.yml (kubernetes.core, community.crypto, awx.awx,
+#      ansible.posix) in collections/ansible_collections,
 #      taken from the `ansible` wheel on PyPI (scripts/install_collections.py)
-#   4. collections/ansible_collections/promfleet/federation -> ../../.. (this checkout)
+#   4. collections/ansible_collections/promfleet/federation -> ../../.. (this checkout; committed,
+#      an AWX project finds the collection through it: made again only when missing)
 #   5. Prometheus 2.53 (trixie) and the newest 3.x (sid), node_exporter of bookworm and trixie, in a
 #      cache outside the checkout (scripts/releases.py: resolved at every run, downloaded once per
 #      Debian version)
@@ -18,6 +20,10 @@
 #      Debian; the images the pods run, made from Debian packages (busybox-static, inotify-tools,
 #      curl, sid's Prometheus 3) and cached (scripts/kube/images.sh); the Kubernetes binaries are
 #      built by the first test run that needs them (scripts/kube/build.sh, about 11 minutes cold)
+#   8. the AWX execution environment (execution-environment.yml) as an image, built offline with
+#      ansible-builder and podman on a Debian base made with debootstrap, cached in ~/.cache/promfleet
+#      (scripts/ee_image.sh); receptor 1.6.9 from Debian sid (scripts/receptor.py) and slirp4netns,
+#      for the AWX job chain of tests/awx
 # Idempotent and quick to re-run: each step is skipped when already done.
 # Environment: PYTHON (base interpreter for the venv, default python3), ANSIBLE_COLLECTIONS_SOURCE
 # (default ansible==12.3.0), SETUP_SKIP_APT=1 to leave the Debian packages alone.
@@ -29,7 +35,7 @@ VENV=$ROOT/.venv
 ANSIBLE_COLLECTIONS_SOURCE=${ANSIBLE_COLLECTIONS_SOURCE:-ansible==12.3.0}
 APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager supervisor systemd curl git rsync shellcheck
               podman runc debootstrap containerd containernetworking-plugins iptables conntrack busybox-static
-              inotify-tools gcc libc6-dev)
+              inotify-tools gcc libc6-dev slirp4netns)
 # a command each package must provide (or a file, given by its absolute path)
 declare -A APT_COMMANDS=([prometheus]=promtool [prometheus-node-exporter]=prometheus-node-exporter
                          [prometheus-alertmanager]=amtool
@@ -38,7 +44,7 @@ declare -A APT_COMMANDS=([prometheus]=promtool [prometheus-node-exporter]=promet
                          [podman]=podman [runc]=runc [debootstrap]=debootstrap [containerd]=containerd
                          [containernetworking-plugins]=/usr/lib/cni/bridge [iptables]=iptables
                          [conntrack]=conntrack [busybox-static]=busybox [inotify-tools]=inotifywait
-                         [gcc]=gcc [libc6-dev]=/usr/lib/x86_64-linux-gnu/crt1.o)
+                         [gcc]=gcc [libc6-dev]=/usr/lib/x86_64-linux-gnu/crt1.o [slirp4netns]=slirp4netns)
 # services of these packages that would listen next to the tests' instances: never left running
 PACKAGE_SERVICES=(prometheus-node-exporter prometheus-alertmanager)
 export DEBIAN_FRONTEND=noninteractive
@@ -190,6 +196,14 @@ if [[ $EUID -eq 0 ]]; then
 else
     log "not root: the images of the Kubernetes nodes (tests/node) are left unbuilt"
 fi
+
+# --- 8. the AWX execution environment (cached; built when its inputs change) ----------------------
+if [[ $EUID -eq 0 ]]; then
+    ANSIBLE_COLLECTIONS_SOURCE=$ANSIBLE_COLLECTIONS_SOURCE bash scripts/ee_image.sh >/dev/null
+else
+    log "not root: the execution environment image (execution-environment.yml) is left unbuilt"
+fi
+python3 scripts/receptor.py >/dev/null
 
 # --- versions -----------------------------------------------------------------------------------
 log "ansible-core $("$VENV/bin/python" -c 'from ansible.release import __version__; print(__version__)')"

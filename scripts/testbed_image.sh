@@ -12,7 +12,7 @@
 # are made at first boot (a drop-in runs `ssh-keygen -A`), /etc/machine-id is empty (systemd makes
 # one per container).
 #
-# The image is `localhost/promfleet-testbed:<key>`, the key a hash of this file. Podman's storage
+# The image is `localhost/promfleet-testbed:<key>`, the key a hash of this file and scripts/images.sh. Podman's storage
 # keeps it; a tarball in $PROMFLEET_CACHE (default ~/.cache/promfleet) keeps it across a fresh
 # storage (`podman load`, a second or two). Change anything here and the next run builds anew.
 #
@@ -25,8 +25,10 @@ RELEASE=bookworm
 PACKAGES=systemd,systemd-sysv,dbus,openssh-server,python3,iproute2
 
 self=$(readlink -f "${BASH_SOURCE[0]}")
+# shellcheck source=scripts/images.sh
+source "$(dirname "$self")/images.sh"
 cache_root=${PROMFLEET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/promfleet}
-key=$(sha256sum "$self" | cut -c1-12)
+key=$(cat "$self" "$(dirname "$self")/images.sh" | sha256sum | cut -c1-12)
 image=localhost/promfleet-testbed:$key
 tarball=$cache_root/testbed-image-$key.tar
 
@@ -39,17 +41,8 @@ case ${1:-} in
     *) die "usage: $0 [--print-name]" ;;
 esac
 
-# The containers.conf podman needs on this VM (tests/support/testbed.py writes the same).
-mkdir -p "$cache_root"
-CONTAINERS_CONF=$cache_root/testbed-containers.conf
-cat >"$CONTAINERS_CONF.new" <<'EOF'
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-EOF
-mv "$CONTAINERS_CONF.new" "$CONTAINERS_CONF"
-export CONTAINERS_CONF
+# The containers.conf podman needs on this VM.
+use_containers_conf "$cache_root/testbed-containers.conf"
 
 command -v podman >/dev/null || die "podman is not on PATH (scripts/setup.sh installs it)"
 
@@ -66,15 +59,6 @@ if [[ -s $tarball ]]; then
     exit 0
 fi
 
-# The Debian archive this machine already uses (its apt sources), unless PROMFLEET_DEBIAN_MIRROR says.
-system_debian_mirror() {
-    local file
-    for file in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [[ -r $file ]] || continue
-        awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }
-             $1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; break } }' "$file"
-    done | { grep -E '/debian/?$' || true; } | head -n1 | sed 's:/*$::'
-}
 mirror=${PROMFLEET_DEBIAN_MIRROR:-$(system_debian_mirror)}
 [[ -n $mirror ]] || die "no Debian mirror in the apt sources; set PROMFLEET_DEBIAN_MIRROR"
 [[ $EUID -eq 0 ]] || die "debootstrap needs root"

@@ -59,7 +59,8 @@ class ActionModule(ActionBase):
             lines += ["", CHECK_MODE_NOTE]
         # Printed like a debug message: the table is what a person reads at the end of a run.
         result.update(changed=False, msg=lines, ok=verdict["ok"], failures=verdict["failures"],
-                      report_files=written, _ansible_verbose_always=True)
+                      report_files=written, stats=verdict["stats"],
+                      _ansible_verbose_always=True)
         if args["fail"] and not verdict["ok"] and not self._task.check_mode:
             result["failed"] = True
         return result

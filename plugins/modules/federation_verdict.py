@@ -84,4 +84,34 @@ report_files:
   returned: success
   type: list
   elements: str
+stats:
+  description:
+    - What the run hands on with C(ansible.builtin.set_stats) (playbooks/verdict.yml does). AWX keeps it as the
+      job's artifacts and passes it to the next node of a workflow as extra variables.
+  returned: when a topology was read
+  type: dict
+  contains:
+    promfleet_verdict:
+      description: C(verified) or C(failed).
+      type: str
+      sample: verified
+    promfleet_datacenters:
+      description: The datacenter labels of the topology.
+      type: list
+      elements: str
+      sample: [eu-west-1, us-east-1]
+    promfleet_servers:
+      description: Every server, with its datacenter (null for a global) and whether it answered in this run.
+      type: dict
+      sample: {"eu-west-1-a": {"datacenter": "eu-west-1", "answered": true}}
+    promfleet_ages:
+      description:
+        - Per global, the age in seconds of every datacenter's newest C(up) sample there. A datacenter missing at
+          a global is left out.
+      type: dict
+      sample: {"global-a": {"eu-west-1": 3.2, "us-east-1": 4.9}}
+    promfleet_failures:
+      description: The failures, as in I(failures).
+      type: list
+      elements: str
 """

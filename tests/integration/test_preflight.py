@@ -202,3 +202,18 @@ def test_a_kubernetes_server_without_a_usable_federation_url_is_refused_before_a
     assert_refused_before_any_change(
         run, fleet, "host 'eu-west-1-prom-a': prometheus_kubernetes.federation_url '10.0.0.5:30090' must be the "
         "http(s) URL other servers reach this Prometheus by")
+
+
+def test_an_awx_job_without_a_lasting_pki_folder_is_refused_naming_the_variable(fleet):
+    """In AWX the inventory folder is the job's, gone with it: a CA there would be new at every job."""
+    common = {key: value for key, value in fleet.common_vars().items() if key != "promfleet_pki_dir"}
+    datacenter = {"vars": {"datacenter": "eu-west-1"}, "hosts": {"eu-west-1-prom-a": server(fleet, "a")}}
+    inventory = {"all": {"vars": common, "children": {"datacenters": {"children": {"dc_eu_west_1": datacenter}},
+                                                      **global_group(fleet)}}}
+    path = fleet.root / "inventory" / "broken.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    run = fleet.run("playbooks/site.yml", path, "-e", "awx_job_id=42", check=False)
+    assert_refused_before_any_change(run, fleet, "this is an AWX job (awx_job_id is set) and promfleet_pki_dir is not "
+                                     "set", "Paths to expose to isolated jobs")
+    assert not (path.parent / "pki").exists()

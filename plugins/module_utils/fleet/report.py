@@ -414,8 +414,35 @@ def verdict(topology: dict, observations: dict) -> dict:
     """``evaluate`` with the table, the Mermaid chart and the SVG picture added."""
     report = evaluate(topology, observations)
     report.update(table=render_table(topology, report), mermaid=render_mermaid(topology, report),
-                  svg=render_svg(topology, report))
+                  svg=render_svg(topology, report), stats=job_stats(topology, report, observations))
     return report
+
+
+def job_stats(topology: dict, report: dict, observations: dict) -> dict:
+    """What a run hands on with ``set_stats``: AWX keeps it as the job's artifacts and passes it to a
+    workflow's next node as extra variables. ``promfleet_verdict`` is ``verified`` or ``failed``;
+    ``promfleet_servers`` maps every server to its datacenter (``null`` for a global) and whether it
+    answered; ``promfleet_ages`` maps each global to the age in seconds of every datacenter's newest
+    ``up`` there (a datacenter missing at a global is left out; a global that did not answer is ``{}``)."""
+    servers, ages = {}, {}
+    for dc in topology.get("datacenters") or []:
+        for server in dc["servers"]:
+            servers[server["name"]] = {"datacenter": dc["name"], "answered": _answered(observations, server["name"])}
+    for glob in topology.get("globals") or []:
+        servers[glob["name"]] = {"datacenter": None, "answered": _answered(observations, glob["name"])}
+        seen = observations.get(glob["name"]) or {}
+        ages[glob["name"]] = {dc: round(age, 1) for dc, age in sorted((seen.get("federation_ages") or {}).items())}
+    return {
+        "promfleet_verdict": "verified" if report["ok"] else "failed",
+        "promfleet_datacenters": [dc["name"] for dc in topology.get("datacenters") or []],
+        "promfleet_servers": servers,
+        "promfleet_ages": ages,
+        "promfleet_failures": list(report["failures"]),
+    }
+
+
+def _answered(observations: dict, name: str) -> bool:
+    return name in observations and "error" not in observations[name]
 
 
 def render_markdown(report: dict) -> str:

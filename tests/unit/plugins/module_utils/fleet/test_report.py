@@ -12,6 +12,7 @@ from ansible_collections.promfleet.federation.plugins.module_utils.fleet.report 
     evaluate,
     federation_ages,
     federation_failures,
+    job_stats,
     observation,
     render_mermaid,
     render_svg,
@@ -265,3 +266,39 @@ def test_an_alertmanager_that_does_not_see_every_peer_or_does_not_answer_fails_n
 
 def test_without_alertmanagers_the_table_has_no_firing_column():
     assert "FIRING" not in render_table(TOPOLOGY, evaluate(TOPOLOGY, healthy())).splitlines()[0]
+
+
+def test_job_stats_hand_on_the_verdict_the_datacenters_every_server_and_the_ages_at_each_global():
+    seen = healthy()
+    stats = job_stats(TOPOLOGY, evaluate(TOPOLOGY, seen), seen)
+    assert stats == {
+        "promfleet_verdict": "verified",
+        "promfleet_datacenters": ["eu-west-1", "us-east-1"],
+        "promfleet_servers": {
+            "eu-a": {"datacenter": "eu-west-1", "answered": True},
+            "eu-b": {"datacenter": "eu-west-1", "answered": True},
+            "us-a": {"datacenter": "us-east-1", "answered": True},
+            "global-a": {"datacenter": None, "answered": True},
+        },
+        "promfleet_ages": {"global-a": {"eu-west-1": 3.2, "us-east-1": 4.9}},
+        "promfleet_failures": [],
+    }
+
+
+def test_job_stats_of_a_failed_federation_name_the_failures_and_leave_missing_ages_out():
+    seen = healthy(**{"global-a": observation(targets("up"), ages(eu_west_1=3.04), 60),
+                      "us-a": observation(error="connection refused")})
+    report = evaluate(TOPOLOGY, seen)
+    stats = job_stats(TOPOLOGY, report, seen)
+    assert stats["promfleet_verdict"] == "failed"
+    assert stats["promfleet_ages"] == {"global-a": {"eu-west-1": 3.0}}
+    assert stats["promfleet_servers"]["us-a"] == {"datacenter": "us-east-1", "answered": False}
+    assert stats["promfleet_failures"] == report["failures"] and len(report["failures"]) == 2
+
+
+def test_job_stats_of_a_global_not_reached_have_no_ages_for_it():
+    seen = healthy()
+    del seen["global-a"]
+    stats = job_stats(TOPOLOGY, evaluate(TOPOLOGY, seen), seen)
+    assert stats["promfleet_ages"] == {"global-a": {}}
+    assert stats["promfleet_servers"]["global-a"] == {"datacenter": None, "answered": False}

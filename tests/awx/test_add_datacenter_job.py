@@ -1,0 +1,40 @@
+"""The "add a datacenter" job template: its survey names a group, a label and a server the inventory does
+not have; one job converges the new datacenter and the global federates it. Last in the session: the
+inventory of the jobs before it does not have the new datacenter."""
+
+from __future__ import annotations
+
+from awx import NEW_SITE
+from bedfleet import eventually
+from test_site_job import DATACENTERS, federated
+
+SITE = next(iter(NEW_SITE))
+SERVER = NEW_SITE[SITE][0]
+
+
+def test_add_a_datacenter_job_converges_it_and_the_global_federates_it(site_job, run_job, bed, fleet_dir):
+    assert site_job.status == "successful", site_job.failures()
+    added = run_job("playbooks/add_datacenter.yml", "promfleet add a datacenter", "add-a-datacenter job",
+                    answers={"datacenter_group": "dc_" + SITE, "datacenter_label": SITE,
+                             "datacenter_hosts": "%s=%s" % (SERVER, bed.address(SERVER))})
+    assert (added.status, added.rc) == ("successful", 0), added.failures()
+    assert added.changed().get(SERVER), "the new server was not converged: %s" % added.changed()
+    assert added.artifact_data["promfleet_verdict"] == "verified"
+    assert added.artifact_data["promfleet_datacenters"] == sorted([*DATACENTERS, SITE])
+    assert added.artifact_data["promfleet_servers"][SERVER] == {"datacenter": SITE, "answered": True}
+    assert eventually(lambda: federated(bed, fleet_dir) == {*DATACENTERS, SITE}, timeout=60,
+                      what="the new datacenter's up at the global")
+
+
+def test_add_a_datacenter_job_refuses_bad_answers_naming_the_field_before_any_change(site_job, run_job, bed):
+    assert site_job.status == "successful", site_job.failures()
+    refused = run_job("playbooks/add_datacenter.yml", "promfleet add a datacenter", "add-a-datacenter job (refused)",
+                      answers={"datacenter_group": "dc-4", "datacenter_label": DATACENTERS[0],
+                               "datacenter_hosts": "dc4-prom-a=10.0.0.1 $(id)"})
+    assert refused.status == "failed" and refused.rc != 0
+    for phrase in ("datacenter_group 'dc-4' is not a group name",
+                   "datacenter_label '%s' is already the label of another datacenter" % DATACENTERS[0],
+                   "datacenter_hosts: '$(id)' is not `name` or `name=address`"):
+        assert phrase in refused.stdout, refused.stdout[-3000:]
+    assert set(refused.stats.get("failures") or {}) == {"localhost"}
+    assert not any(refused.changed().values())
