@@ -49,7 +49,7 @@ kube: setup ## pytest tests/kube: the kubernetes role and site.yml on two real k
 node: setup ## pytest tests/node: site.yml on two real Kubernetes nodes (kubelet, containerd, pods run) and a global; reloads, rollback
 	python -m pytest tests/node
 
-awx: setup ## pytest tests/awx: site.yml, verify.yml and add_datacenter.yml as AWX runs a job (receptor, ansible-runner worker, the EE in podman) on the test bed's real hosts
+awx: setup ## pytest tests/awx: site.yml, verify.yml, add_datacenter.yml and teardown.yml with a limit as AWX runs a job (receptor, ansible-runner worker, the EE in podman) on the test bed's real hosts
 	python -m pytest tests/awx
 
 molecule: setup ## molecule scenarios: `default` (the local topology end to end), `kubernetes` (two API servers), `hosts` (real hosts over SSH); `kind` syntax only

@@ -1,11 +1,12 @@
-"""The "add a datacenter" job template: its survey names a group, a label and a server the inventory does
-not have; one job converges the new datacenter and the global federates it. Last in the session: the
-inventory of the jobs before it does not have the new datacenter."""
+"""The job templates that change the fleet's shape. "add a datacenter": its survey names a group, a label
+and a server the inventory does not have; one job converges the new datacenter and the global federates
+it. "teardown": a limit and a survey answer. Last in the session: the jobs before them need the whole
+fleet, and the inventory of the jobs does not have the new datacenter."""
 
 from __future__ import annotations
 
 from awx import NEW_SITE
-from bedfleet import eventually
+from bedfleet import GLOBAL, UNIT, eventually
 from test_site_job import DATACENTERS, federated
 
 SITE = next(iter(NEW_SITE))
@@ -38,3 +39,35 @@ def test_add_a_datacenter_job_refuses_bad_answers_naming_the_field_before_any_ch
         assert phrase in refused.stdout, refused.stdout[-3000:]
     assert set(refused.stats.get("failures") or {}) == {"localhost"}
     assert not any(refused.changed().values())
+
+
+
+def test_teardown_job_with_a_limit_removes_only_that_datacenter_and_keeps_its_data_when_the_survey_says_so(
+        site_job, run_job, bed):
+    """The teardown job template asks for a limit and, in a survey, whether to keep the data: the answer
+    arrives as a string, "true" or "false" (every survey answer is a string)."""
+    assert site_job.status == "successful", site_job.failures()
+    gone, kept = "dc2-prom-a", "dc1-prom-a"
+    torn = run_job("playbooks/teardown.yml", "promfleet teardown", "teardown job (dc_dc2, keep data)",
+                   answers={"prometheus_teardown_keep_data": "true"}, limit="dc_dc2")
+    assert (torn.status, torn.rc) == ("successful", 0), torn.failures()
+    assert set(torn.changed()) == {gone}, torn.changed()
+    assert bed.run(gone, ["systemctl", "is-active", UNIT[gone]], check=False).stdout.strip() == "inactive"
+    assert not exists(bed, gone, "/etc/systemd/system/%s.service" % UNIT[gone])
+    assert not exists(bed, gone, "/etc/promfleet/" + UNIT[gone])
+    assert exists(bed, gone, "/var/lib/promfleet/%s/wal" % UNIT[gone]), "the data was removed"
+    assert bed.run(kept, ["systemctl", "is-active", UNIT[kept]], check=False).stdout.strip() == "active"
+
+
+def test_teardown_job_whose_survey_says_false_removes_the_data(site_job, run_job, bed):
+    assert site_job.status == "successful", site_job.failures()
+    assert exists(bed, GLOBAL, "/var/lib/promfleet/%s/wal" % UNIT[GLOBAL])
+    torn = run_job("playbooks/teardown.yml", "promfleet teardown", "teardown job (global-a)",
+                   answers={"prometheus_teardown_keep_data": "false"}, limit=GLOBAL)
+    assert (torn.status, torn.rc) == ("successful", 0), torn.failures()
+    assert set(torn.changed()) == {GLOBAL}, torn.changed()
+    assert not exists(bed, GLOBAL, "/var/lib/promfleet/" + UNIT[GLOBAL]), "the data is still there"
+
+
+def exists(bed, host: str, path: str) -> bool:
+    return bed.run(host, ["test", "-e", path], check=False).returncode == 0
