@@ -41,7 +41,6 @@ def test_add_a_datacenter_job_refuses_bad_answers_naming_the_field_before_any_ch
     assert not any(refused.changed().values())
 
 
-
 def test_teardown_job_with_a_limit_removes_only_that_datacenter_and_keeps_its_data_when_the_survey_says_so(
         site_job, run_job, bed):
     """The teardown job template asks for a limit and, in a survey, whether to keep the data: the answer
