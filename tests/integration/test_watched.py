@@ -28,10 +28,13 @@ from it_support import (
 
 DATACENTERS = ["eu-west-1", "us-east-1"]
 MACHINES = {"eu-west-1": ["eu-west-1-node-1"], "us-east-1": ["us-east-1-node-1"]}
-# Two scrape intervals of the datacenter, plus one rule evaluation and one federation interval at
-# the global: how soon a new machine shows at each.
+# How soon a new machine shows at each: at its datacenter, one update of Prometheus' discovery
+# manager (it hands target changes to the scrapers at most every 5 s, whatever the file_sd watch
+# saw) and two scrape intervals; at the global, after that, one rule evaluation and one
+# federation interval more.
+DISCOVERY_UPDATE = 5.0
 SCRAPE = float(FAST_INTERVALS["datacenter_scrape_interval"].rstrip("s"))
-AT_DATACENTER = 2 * SCRAPE
+AT_DATACENTER = DISCOVERY_UPDATE + 2 * SCRAPE
 AT_GLOBAL = 2 * SCRAPE + float(FAST_INTERVALS["datacenter_evaluation_interval"].rstrip("s")) + float(
     FAST_INTERVALS["global_federation_interval"].rstrip("s"))
 # The custom service's own metrics path, and what it serves there.
@@ -172,7 +175,7 @@ def test_adding_a_machine_changes_a_target_file_only_and_shows_at_the_global_wit
         run = watching.run()
         assert_succeeded(run)
         wait_for(lambda: "eu-west-1-node-2" in node_instances(watching.dc_url), timeout=AT_DATACENTER,
-                 what="the new machine up at its datacenter within two scrape intervals")
+                 what="the new machine up at its datacenter within a discovery update and two scrape intervals")
         wait_for(lambda: node_count_at_global(watching.global_url, "eu-west-1") == 2, timeout=AT_GLOBAL,
                  what="the global's job:up:sum of job node for eu-west-1 to move to 2")
         after = server_readings(fleet)
